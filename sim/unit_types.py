@@ -1,0 +1,87 @@
+"""Default unit-type catalogue with documented planning figures; scenarios may override any entry.
+
+Attrition coefficients are per hour: the strength an enemy loses per hour for each unit of own
+strength in contact (Lanchester square-law form). They are notional planning figures, scaled so
+that a 1:1 meeting engagement in open terrain costs each side roughly 20-30 % in 12 hours, which
+is the order of magnitude of daily loss rates for forces in heavy combat in Dupuy's data
+(T. N. Dupuy, "Attrition: Forecasting Battle Casualties and Equipment Losses in Modern War",
+1990, ch. 4-5: 1-6 % per day for divisions, much higher for engaged battalions).
+Type-pair multipliers (`versus`) follow the usual anti-armour / anti-personnel asymmetries.
+Naval salvo parameters follow Hughes ("Fleet Tactics and Coastal Combat", 2nd ed. 2000, ch. 11):
+offense = well-aimed anti-ship missiles per ship per salvo, defense = missiles a ship can
+intercept, staying power = hits to put a ship out of action (about 1-3 for modern surface ships).
+"""
+
+from __future__ import annotations
+
+from sim.scenario import SalvoParameters, UnitType
+
+__all__ = ["DEFAULT_UNIT_TYPES", "POSTURE_DEFENSE_FACTOR", "TERRAIN_DEFENSE_FACTOR"]
+
+DEFAULT_UNIT_TYPES: dict[str, UnitType] = {
+    "infantry": UnitType(
+        domain="land", lethality=0.020, versus={"armor": 0.6}, speed_kph=20, sensor_range_km=10
+    ),
+    "mechanized": UnitType(domain="land", lethality=0.030, speed_kph=35, sensor_range_km=15),
+    "armor": UnitType(
+        domain="land", lethality=0.040, versus={"infantry": 1.2}, speed_kph=35, sensor_range_km=15
+    ),
+    "artillery": UnitType(
+        domain="land", lethality=0.030, versus={"armor": 0.5}, speed_kph=30, sensor_range_km=30
+    ),
+    "recon": UnitType(
+        domain="land",
+        lethality=0.008,
+        speed_kph=50,
+        sensor_range_km=60,
+        detection_probability=0.9,
+        signature=0.5,
+    ),
+    "marines": UnitType(domain="land", lethality=0.025, speed_kph=20, sensor_range_km=10),
+    "surface_group": UnitType(
+        domain="sea",
+        lethality=0.0,
+        speed_kph=35,
+        sensor_range_km=300,
+        salvo=SalvoParameters(offense=4.0, defense=2.0, staying_power=2.0),
+    ),
+    "carrier_group": UnitType(
+        domain="sea",
+        lethality=0.0,
+        speed_kph=35,
+        sensor_range_km=500,
+        salvo=SalvoParameters(offense=6.0, defense=4.0, staying_power=3.0),
+    ),
+    "amphibious_group": UnitType(
+        domain="sea",
+        lethality=0.0,
+        speed_kph=28,
+        sensor_range_km=150,
+        salvo=SalvoParameters(offense=0.5, defense=1.0, staying_power=1.5),
+    ),
+    "air_wing": UnitType(
+        domain="air",
+        lethality=0.010,
+        speed_kph=800,
+        sensor_range_km=400,
+        sortie_range_km=1000,
+        turnaround_hours=6,
+    ),
+}
+
+#: Multiplier on the attacker's coefficients against a defender in this terrain (1 / Dupuy's
+#: terrain defence factor; QJM, "Numbers, Predictions and War", 1979, table of terrain factors).
+TERRAIN_DEFENSE_FACTOR: dict[str, float] = {
+    "open": 1.0,
+    "desert": 1.0,
+    "beach": 1.0,
+    "water": 1.0,
+    "marsh": 1.2,
+    "forest": 1.3,
+    "urban": 1.5,
+    "mountain": 1.6,
+}
+
+#: Dupuy's posture factors (QJM): hasty defence 1.3, prepared defence 1.5. A unit in `defend`
+#: posture at a place it held at contact is treated as a prepared defence; in `hold`, hasty.
+POSTURE_DEFENSE_FACTOR: dict[str, float] = {"defend": 1.5, "reserve": 1.3}
