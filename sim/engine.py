@@ -124,6 +124,12 @@ class Simulation:
         self.state.hour = max(self.state.hour, until)
         return self.state
 
+    def initial_sweep(self) -> None:
+        """Every side's pre-hostilities intelligence picture: one scan, reported at once."""
+        scan = math.ceil(self.env.now / self.settings.scan_interval_hours - 1e-9)
+        for side in self._sides:
+            self._scan(side, scan, delay=0.0)
+
     # ----------------------------------------------------------------- helpers
     def _wait(self, delay: float, phase: int) -> Event:
         return _Phased(self.env, delay, phase)
@@ -421,7 +427,7 @@ class Simulation:
             ]
         return self._within_cache[key]
 
-    def _scan(self, side: str, scan: int) -> None:
+    def _scan(self, side: str, scan: int, delay: float | None = None) -> None:
         """One detection pass of a side's sensors over every enemy unit in range."""
         now = self.env.now
         observers: dict[str, list[UnitState]] = defaultdict(list)
@@ -436,7 +442,8 @@ class Simulation:
                     unit_type = self._types[unit.type]
                     if unit_type.sensor_range_km >= distance:
                         miss[other].append((unit_type.detection_probability, distance))
-        delay = self.scenario.side(side).report_delay_hours
+        if delay is None:
+            delay = self.scenario.side(side).report_delay_hours
         seen = self.state.detections[side]
         for enemy in self.state.units.values():
             if enemy.side == side or not enemy.active(now):

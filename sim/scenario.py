@@ -297,6 +297,7 @@ def parse_scenario(text: str, source: str = "<string>") -> Scenario:
     """Parse and validate scenario YAML text; `source` names it in error messages."""
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f"{source}:{mark.line + 1}" if mark else source
@@ -307,7 +308,6 @@ def parse_scenario(text: str, source: str = "<string>") -> Scenario:
     lines: dict[tuple[Any, ...], int] = {}
     duplicates: list[tuple[tuple[Any, ...], int]] = []
     _index_lines(root, (), lines, duplicates)
-    data = yaml.safe_load(text)
 
     def locate(path: tuple[Any, ...]) -> str:
         return f"{source}:{_nearest_line(lines, path)}: {_dotted(path) or '<root>'}"

@@ -1,0 +1,112 @@
+"""Run a whole campaign: OODA cycles until the mission ends, then the after-action record.
+
+`run_campaign` compiles the LangGraph loop (with a checkpointer when the commander approves
+each cycle, or when a SQLite checkpoint file is given), streams it, and builds the AAR.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from langgraph.checkpoint.memory import InMemorySaver
+from langgraph.types import Command
+
+from doctrine import DoctrineIndex, default_index
+from planner.aar import build_aar
+from planner.drafters import DoctrineDrafter, Drafter
+from planner.graph import PlannerContext, ooda_graph
+from sim._random import key_seed
+from sim.engine import Simulation
+from sim.scenario import Scenario
+from sim.state import initial_state
+from sim.theater import Theater
+
+__all__ = ["run_campaign"]
+
+Approver = Callable[[dict[str, Any]], dict[str, str]]
+Progress = Callable[[str, dict[str, Any]], None]
+
+
+def run_campaign(
+    scenario: Scenario,
+    *,
+    seed: int | None = None,
+    cycles: int | None = None,
+    drafter: Drafter | None = None,
+    index: DoctrineIndex | None = None,
+    workers: int = 1,
+    replications: int | None = None,
+    approver: Approver | None = None,
+    checkpoint: Path | None = None,
+    thread_id: str = "campaign",
+    progress: Progress | None = None,
+) -> dict[str, Any]:
+    """Play the scenario's OODA cycles and return the after-action record (a JSON-ready dict).
+
+    Args:
+        seed: campaign seed (default: the scenario's).
+        cycles: stop after this many cycles even if the mission goes on.
+        drafter: COA drafter (default: the offline doctrine drafter).
+        approver: called with each cycle's decision matrices; returns {side: coa id} to change
+            a selection (an empty dict approves). Enables the human-in-the-loop pause.
+        checkpoint: SQLite file for LangGraph checkpoints; re-running with the same file and
+            thread resumes where the last run stopped.
+        progress: called as (node name, update) after every node.
+    """
+    started = time.perf_counter()
+    seed = scenario.settings.seed if seed is None else seed
+    context = PlannerContext(
+        scenario=scenario,
+        theater=Theater(scenario),
+        index=index or default_index(),
+        seed=seed,
+        drafter=drafter or DoctrineDrafter(),
+        workers=workers,
+        replications=replications,
+        max_cycles=cycles,
+        approve=approver is not None,
+    )
+    connection = None
+    if checkpoint is not None:
+        from langgraph.checkpoint.sqlite import SqliteSaver
+
+        connection = sqlite3.connect(str(checkpoint), check_same_thread=False)
+        saver = SqliteSaver(connection)
+    else:
+        saver = InMemorySaver() if approver is not None else None
+    graph = ooda_graph.compile(checkpointer=saver)
+    most_cycles = cycles or int(scenario.settings.horizon_hours / scenario.settings.cycle_hours) + 1
+    config = {"configurable": {"thread_id": thread_id}, "recursion_limit": 6 * most_cycles + 10}
+    try:
+        world = initial_state(scenario)
+        Simulation(scenario, context.theater, world, seed=key_seed(seed, "truth")).initial_sweep()
+        payload: Any = {"world": world.to_dict(), "cycle": 0, "history": []}
+        if saver is not None and graph.get_state(config).next:
+            payload = None  # resume an interrupted or unfinished run from its checkpoint
+        final: dict[str, Any] = {}
+        while True:
+            interrupted = None
+            modes = ["updates", "values"]
+            for mode, chunk in graph.stream(payload, config, context=context, stream_mode=modes):
+                if mode == "values":
+                    final = chunk
+                    continue
+                for node, update in chunk.items():
+                    if node == "__interrupt__":
+                        interrupted = update[0].value
+                    elif progress is not None:
+                        progress(node, update or {})
+            if interrupted is None:
+                break
+            payload = Command(resume=approver(interrupted) if approver else {})
+    finally:
+        if connection is not None:
+            connection.close()
+    return build_aar(
+        scenario, final, seed=seed, planner=context.drafter.name, index=context.index,
+        wall_seconds=time.perf_counter() - started,
+    )

@@ -1,0 +1,175 @@
+"""Decide, steps 2-4: screen COAs (FASDC), wargame them by Monte Carlo, compare in a matrix.
+
+Wargaming starts from the side's *believed* world and plays each COA against the enemy's most
+likely and most dangerous courses of action with common random numbers. The decision matrix
+weighs probability of success, objective attainment, own losses and enemy losses; a COA whose
+expected losses exceed the commander's limit is penalised (not acceptable).
+"""
+
+from __future__ import annotations
+
+from planner.analysis import MissionAnalysis
+from planner.coa import COA
+from sim.montecarlo import ReplicationResult, mean_interval, replicate, wilson_interval
+from sim.scenario import Scenario
+from sim.state import WorldState
+from sim.theater import Theater
+
+__all__ = ["MATRIX_WEIGHTS", "decision_matrix", "screen", "wargame"]
+
+#: Decision-matrix criteria and weights (FM 5-0 COA comparison: weighted criteria).
+MATRIX_WEIGHTS = {"p_success": 0.45, "attainment": 0.25, "own_survival": 0.2, "enemy_loss": 0.1}
+MOST_DANGEROUS_WEIGHT = 0.3  # share of the score earned against the most dangerous enemy COA
+UNACCEPTABLE_PENALTY = 0.25
+
+
+def screen(
+    coas: list[COA],
+    scenario: Scenario,
+    theater: Theater,
+    believed: WorldState,
+    analysis: MissionAnalysis,
+) -> list[COA]:
+    """Apply the FASDC screening criteria; returns the COAs that pass (or all, if none does)."""
+    side = analysis.side
+    restricted = frozenset(scenario.side(side).mission.constraints.restricted_places)
+    own = {u.id for u in believed.units.values() if u.side == side and u.alive}
+    objective_places = {o["place"] for o in analysis.objectives}
+    accepted: list[COA] = []
+    for coa in coas:
+        notes = []
+        feasible = True
+        for task in coa.tasks:
+            unit = believed.units[task.unit]
+            if task.target is None or task.action == "strike":
+                continue
+            start = unit.next_place or unit.location
+            modes = scenario.unit_types[unit.type].modes
+            if theater.path(modes, start, task.target, avoid=restricted) is None:
+                feasible = False
+                notes.append(f"{task.unit} cannot reach {task.target} within the constraints")
+        tasked = {t.unit for t in coa.tasks}
+        complete = own <= tasked
+        if not complete:
+            notes.append(f"untasked units: {sorted(own - tasked)}")
+        suitable = bool({t.target for t in coa.tasks} & objective_places) or not objective_places
+        if not suitable:
+            notes.append("no task addresses an objective")
+        signature = {(t.unit, t.action, t.target) for t in coa.tasks}
+        distinguishable = all(
+            len(signature ^ {(t.unit, t.action, t.target) for t in other.tasks})
+            >= max(1, len(signature) // 4)
+            for other in accepted
+        )
+        if not distinguishable:
+            notes.append("too similar to an earlier COA")
+        coa.screening = {
+            "feasible": feasible,
+            "acceptable": True,  # judged after wargaming against the loss limit
+            "suitable": suitable,
+            "distinguishable": distinguishable,
+            "complete": complete,
+        }
+        coa.screening_notes = notes
+        if feasible and suitable and distinguishable and complete:
+            accepted.append(coa)
+    return accepted or coas
+
+
+def wargame(
+    coas: list[COA],
+    scenario: Scenario,
+    believed: WorldState,
+    analysis: MissionAnalysis,
+    *,
+    replications: int,
+    until: float,
+    seed: int,
+    workers: int = 1,
+) -> int:
+    """Score each COA in place (``coa.scores``); returns the replications run."""
+    side = analysis.side
+    enemy = analysis.enemy
+    restricted = {side: frozenset(scenario.side(side).mission.constraints.restricted_places)}
+    plans = []
+    for coa in coas:
+        plans.append(coa.taskings() + analysis.enemy_most_likely)
+        plans.append(coa.taskings() + analysis.enemy_most_dangerous)
+    results = replicate(
+        scenario,
+        believed,
+        plans,
+        side=side,
+        until=until,
+        replications=replications,
+        seed=seed,
+        workers=workers,
+        restricted=restricted,
+    )
+    limit = scenario.side(side).mission.constraints.max_loss_fraction
+    for index, coa in enumerate(coas):
+        likely = [r for r in results if r.plan == 2 * index]
+        dangerous = [r for r in results if r.plan == 2 * index + 1]
+        coa.scores = _scores(likely, side, enemy, limit)
+        coa.scores["vs_most_dangerous"] = _scores(dangerous, side, enemy, limit)
+        coa.scores["utility"] = round(
+            (1 - MOST_DANGEROUS_WEIGHT) * coa.scores["utility"]
+            + MOST_DANGEROUS_WEIGHT * coa.scores["vs_most_dangerous"]["utility"],
+            6,
+        )
+        coa.screening["acceptable"] = coa.scores["losses"][side] <= limit
+        if not coa.screening["acceptable"]:
+            coa.screening_notes.append(
+                f"expected own losses {coa.scores['losses'][side]:.0%} exceed the {limit:.0%} limit"
+            )
+    return len(results)
+
+
+def _scores(results: list[ReplicationResult], side: str, enemy: str, limit: float) -> dict:
+    n = len(results)
+    wins = sum(r.success for r in results)
+    low, high = wilson_interval(wins, n)
+    attainment = mean_interval([r.attainment for r in results])
+    own = mean_interval([r.own_loss for r in results])
+    other = mean_interval([r.enemy_loss for r in results])
+    criteria = {
+        "p_success": wins / n,
+        "attainment": attainment[0],
+        "own_survival": 1 - own[0],
+        "enemy_loss": other[0],
+    }
+    utility = sum(MATRIX_WEIGHTS[k] * v for k, v in criteria.items())
+    if own[0] > limit:
+        utility -= UNACCEPTABLE_PENALTY
+    return {
+        "replications": n,
+        "p_success": round(wins / n, 6),
+        "p_success_ci95": [round(low, 6), round(high, 6)],
+        "attainment": round(attainment[0], 6),
+        "losses": {side: round(own[0], 6), enemy: round(other[0], 6)},
+        "losses_ci95": {
+            side: [round(own[1], 6), round(own[2], 6)],
+            enemy: [round(other[1], 6), round(other[2], 6)],
+        },
+        "utility": round(utility, 6),
+    }
+
+
+def decision_matrix(coas: list[COA]) -> tuple[COA, list[dict]]:
+    """The best COA by utility (ties: first drafted) and the matrix rows for the record."""
+    rows = [
+        {
+            "coa": coa.id,
+            "name": coa.name,
+            "p_success": coa.scores["p_success"],
+            "attainment": coa.scores["attainment"],
+            "own_survival": round(1 - coa.scores["losses"][coa.side], 6),
+            "enemy_loss": next(v for k, v in coa.scores["losses"].items() if k != coa.side),
+            "vs_most_dangerous": coa.scores["vs_most_dangerous"]["utility"],
+            "acceptable": coa.screening.get("acceptable", True),
+            "utility": coa.scores["utility"],
+        }
+        for coa in coas
+    ]
+    best = max(range(len(coas)), key=lambda i: (coas[i].scores["utility"], -i))
+    return coas[best], rows

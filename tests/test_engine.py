@@ -1,0 +1,125 @@
+"""Engine behaviour: movement on edges, determinism, snapshots, fog of war, reinforcements."""
+
+from __future__ import annotations
+
+import json
+
+from conftest import duel
+
+from sim.engine import Simulation, apply_orders
+from sim.montecarlo import replicate
+from sim.outcome import perceived_state
+from sim.state import Tasking, WorldState, initial_state
+from sim.theater import Theater
+
+RED_ATTACK = [
+    Tasking("r-mech-1", "attack", "johvi"),
+    Tasking("r-tank-2", "attack", "narva"),
+    Tasking("r-mech-3", "attack", "rakvere"),
+    Tasking("b-arm-3", "move", "johvi"),
+]
+
+
+def _run(scenario, seed=3, until=48.0, cut=None, stochastic=None):
+    theater = Theater(scenario)
+    state = initial_state(scenario)
+    apply_orders(scenario, theater, state, RED_ATTACK)
+    simulation = Simulation(scenario, theater, state, seed=seed, stochastic=stochastic)
+    if cut is not None:
+        simulation.run(cut)
+    simulation.run(until)
+    return state
+
+
+def test_units_move_only_along_graph_edges(tutorial, monkeypatch):
+    legs = []
+    original = Simulation._depart
+
+    def record(self, unit, destination, hours):
+        legs.append((unit.id, unit.location, destination))
+        original(self, unit, destination, hours)
+
+    monkeypatch.setattr(Simulation, "_depart", record)
+    _run(tutorial)
+    theater = Theater(tutorial)
+    assert legs, "the red attack must move units"
+    for unit_id, source, target in legs:
+        modes = tutorial.unit_types[initial_state(tutorial).units[unit_id].type].modes
+        routes = theater.graph.get_edge_data(source, target) or {}
+        assert any(r["mode"] in modes for r in routes.values()), (unit_id, source, target)
+
+
+def test_same_seed_same_world_different_seed_differs(tutorial):
+    first, again, other = _run(tutorial, seed=3), _run(tutorial, seed=3), _run(tutorial, seed=4)
+    assert first.to_dict() == again.to_dict()
+    assert first.to_dict() != other.to_dict()
+
+
+def test_snapshot_and_rebuild_equals_straight_run(tutorial):
+    for stochastic in (False, True):
+        for cut in (12.0, 13.3):
+            straight = _run(tutorial, cut=cut, stochastic=stochastic)
+            theater = Theater(tutorial)
+            state = initial_state(tutorial)
+            apply_orders(tutorial, theater, state, RED_ATTACK)
+            Simulation(tutorial, theater, state, seed=3, stochastic=stochastic).run(cut)
+            snapshot = WorldState.from_dict(json.loads(json.dumps(state.to_dict())))
+            Simulation(tutorial, theater, snapshot, seed=3, stochastic=stochastic).run(48.0)
+            assert snapshot.to_dict() == straight.to_dict(), (stochastic, cut)
+
+
+def test_perceived_picture_holds_only_reported_detections(tutorial):
+    theater = Theater(tutorial)
+    state = initial_state(tutorial)
+    apply_orders(tutorial, theater, state, RED_ATTACK)
+    simulation = Simulation(tutorial, theater, state, seed=5)
+    for hour in range(1, 49):
+        simulation.run(float(hour))
+        for side in ("blue", "red"):
+            believed = perceived_state(tutorial, state, side)
+            reports = state.detections[side]
+            for unit in believed.units.values():
+                if unit.side == side:
+                    continue
+                usable = [r for r in reports.get(unit.id, []) if r.reported_hour <= hour]
+                assert usable, f"{side} believes in {unit.id} without a report at H+{hour}"
+                assert unit.location == usable[-1].place
+
+
+def test_units_beyond_every_sensor_are_never_seen():
+    scenario = duel(10, 10, 0.01, 0.01)
+    data = scenario.model_dump(by_alias=True)
+    data["places"].append({"id": "far", "lat": 60.0, "lon": 21.0, "kind": "town",
+                           "terrain": "open", "control": None, "supply_source": False,
+                           "name": ""})
+    data["routes"].append({"from": "rear", "to": "far", "mode": "road", "terrain": "open",
+                           "length_km": None, "capacity": None})
+    data["units"][1]["location"] = "far"
+    data["unit_types"] = {k: v for k, v in data["unit_types"].items() if k.startswith("shooter")}
+    from sim.scenario import Scenario
+
+    far = Scenario.model_validate(data)
+    state = initial_state(far)
+    Simulation(far, Theater(far), state, seed=1).run(24)
+    assert state.detections["a"] == {} and state.detections["b"] == {}
+
+
+def test_reinforcement_arrives_on_the_hour():
+    scenario = duel(50, 40, 0.0, 0.0, a_arrives=7.0)
+    theater = Theater(scenario)
+    state = initial_state(scenario)
+    simulation = Simulation(scenario, theater, state, seed=1, record_timeline=True)
+    simulation.run(12)
+    hours = [row[0] for row in simulation.timeline if row[1] == "A"]
+    assert min(hours) == 7.0
+    assert state.battles["field"].start_hour == 7.0
+
+
+def test_serial_and_parallel_replications_are_identical(tutorial):
+    state = initial_state(tutorial)
+    plans = [RED_ATTACK, RED_ATTACK[:2]]
+    kwargs = dict(side="blue", until=24.0, replications=6, seed=11)
+    serial = replicate(tutorial, state, plans, workers=1, **kwargs)
+    parallel = replicate(tutorial, state, plans, workers=2, **kwargs)
+    assert serial == parallel
+    assert len({r.own_loss for r in serial}) > 1  # replications really differ
