@@ -87,9 +87,7 @@ def build_aar(
             "winner": outcome.winner,
             "end_hour": world.hour,
             "surviving_strength": {k: round(r.strength, 3) for k, r in outcome.sides.items()},
-            "initial_strength": {
-                k: round(r.initial_strength, 3) for k, r in outcome.sides.items()
-            },
+            "initial_strength": {k: round(r.initial_strength, 3) for k, r in outcome.sides.items()},
             "objectives": {k: r.objectives for k, r in outcome.sides.items()},
             "attainment": {k: round(r.attainment, 4) for k, r in outcome.sides.items()},
             "control": world.control,
@@ -144,7 +142,10 @@ def render_markdown(aar: dict[str, Any]) -> str:
             f"{_md(got)} ({sum(achieved.values())}/{len(achieved)}) |"
         )
     for cycle in aar["cycles"]:
-        out += ["", f"## Cycle {cycle['cycle']} (H+{cycle['start_hour']:g} to H+{cycle['end_hour']:g})"]
+        out += [
+            "",
+            f"## Cycle {cycle['cycle']} (H+{cycle['start_hour']:g} to H+{cycle['end_hour']:g})",
+        ]
         for side, plan in cycle["plans"].items():
             out += [
                 "",
@@ -175,7 +176,9 @@ def render_markdown(aar: dict[str, Any]) -> str:
                 ]
             out += [f"- Note: {_md(note)}" for note in plan["notes"]]
     out += ["", "## Doctrine cited", ""]
-    out += [f"- `{d['id']}` {_md(d['title'])} — {_md(d['reference'])}" for d in aar["doctrine_cited"]]
+    out += [
+        f"- `{d['id']}` {_md(d['title'])} — {_md(d['reference'])}" for d in aar["doctrine_cited"]
+    ]
     stats = aar["stats"]
     out += [
         "",

@@ -107,6 +107,10 @@ def run_campaign(
         if connection is not None:
             connection.close()
     return build_aar(
-        scenario, final, seed=seed, planner=context.drafter.name, index=context.index,
+        scenario,
+        final,
+        seed=seed,
+        planner=context.drafter.name,
+        index=context.index,
         wall_seconds=time.perf_counter() - started,
     )

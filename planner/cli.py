@@ -1,4 +1,4 @@
-"""The `wargame` command line: validate, run campaigns, simulate scripted scenarios, search doctrine.
+"""The `wargame` command line: validate, run campaigns, simulate scripted runs, search doctrine.
 
 Bad input never shows a traceback: scenario problems print as ``file:line: field: message`` on
 standard error and exit with code 2.
@@ -103,12 +103,19 @@ def _ask_commander(payload: dict) -> dict[str, str]:
     """Show each side's decision matrix and read the commander's choice."""
     answers = {}
     for side, plan in payload["plans"].items():
-        table = Table("COA", "name", "p(success)", "utility", title=f"Cycle {payload['cycle']}: {side}")
+        table = Table(
+            "COA", "name", "p(success)", "utility", title=f"Cycle {payload['cycle']}: {side}"
+        )
         for row in plan["matrix"]:
-            table.add_row(row["coa"], row["name"], f"{row['p_success']:.2f}", f"{row['utility']:.3f}")
+            table.add_row(
+                row["coa"], row["name"], f"{row['p_success']:.2f}", f"{row['utility']:.3f}"
+            )
         err.print(table)
-        choice = typer.prompt(f"{side}: approve {plan['selected_coa']} or type a COA id",
-                              default=plan["selected_coa"], err=True)
+        choice = typer.prompt(
+            f"{side}: approve {plan['selected_coa']} or type a COA id",
+            default=plan["selected_coa"],
+            err=True,
+        )
         answers[side] = choice.strip()
     return answers
 
@@ -140,22 +147,35 @@ def run(
     total = cycles or int(loaded.settings.horizon_hours / loaded.settings.cycle_hours + 0.999)
     show = sys.stderr.isatty()
     with Progress(
-        TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(),
-        console=err, disable=not show, transient=True,
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        disable=not show,
+        transient=True,
     ) as bar:
         task = bar.add_task(f"{loaded.id}: cycle 1/{total}", total=total)
 
         def progress(node: str, update: dict) -> None:
             if node == "act":
                 done = update.get("cycle", 0)
-                bar.update(task, completed=done, description=f"{loaded.id}: cycle {done + 1}/{total}")
+                bar.update(
+                    task, completed=done, description=f"{loaded.id}: cycle {done + 1}/{total}"
+                )
             else:
                 bar.update(task, description=f"{loaded.id}: {node}")
 
         aar = run_campaign(
-            loaded, seed=seed, cycles=cycles, drafter=drafter, index=index, workers=workers,
-            replications=replications, approver=_ask_commander if approve else None,
-            checkpoint=checkpoint, progress=progress,
+            loaded,
+            seed=seed,
+            cycles=cycles,
+            drafter=drafter,
+            index=index,
+            workers=workers,
+            replications=replications,
+            approver=_ask_commander if approve else None,
+            checkpoint=checkpoint,
+            progress=progress,
         )
     paths = write_aar(aar, out_dir)
     formats = [f for f in report.split(",") if f and f != "none"]
@@ -198,20 +218,28 @@ def simulate(
     sides = [s.id for s in loaded.sides]
     with (out_dir / "replications.csv").open("w", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["replication", "winner", "end_hour", "events"]
-                        + [f"{s}_strength" for s in sides] + [f"{s}_attainment" for s in sides])
+        writer.writerow(
+            ["replication", "winner", "end_hour", "events"]
+            + [f"{s}_strength" for s in sides]
+            + [f"{s}_attainment" for s in sides]
+        )
         for run_ in runs:
             o = run_.outcome
-            writer.writerow([run_.replication, o.winner or "", o.hour, run_.events]
-                            + [round(o.sides[s].strength, 4) for s in sides]
-                            + [round(o.sides[s].attainment, 4) for s in sides])
+            writer.writerow(
+                [run_.replication, o.winner or "", o.hour, run_.events]
+                + [round(o.sides[s].strength, 4) for s in sides]
+                + [round(o.sides[s].attainment, 4) for s in sides]
+            )
     with (out_dir / "timeline.csv").open("w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["hour", "unit", "side", "strength", "place"])
         writer.writerows(runs[0].timeline)
     wins = {s: sum(r.outcome.winner == s for r in runs) for s in sides}
-    out.print(f"{len(runs)} replication(s); wins {wins}; wrote {out_dir}/replications.csv and "
-              f"{out_dir}/timeline.csv", highlight=False)
+    out.print(
+        f"{len(runs)} replication(s); wins {wins}; wrote {out_dir}/replications.csv and "
+        f"{out_dir}/timeline.csv",
+        highlight=False,
+    )
 
 
 @doctrine_app.command("search")

@@ -211,7 +211,9 @@ def _spoiling_attack(scenario, theater, believed, analysis, units) -> COADraft |
 
 
 def _delay_forward(scenario, theater, believed, analysis, units) -> COADraft | None:
-    forward = [p for p in analysis.key_terrain if p not in {o["place"] for o in analysis.objectives}]
+    forward = [
+        p for p in analysis.key_terrain if p not in {o["place"] for o in analysis.objectives}
+    ]
     ground = _ground(units)
     if not forward or len(ground) < 2:
         return None
@@ -227,9 +229,7 @@ def _delay_forward(scenario, theater, believed, analysis, units) -> COADraft | N
         for u in delayers
     ]
     tasks += [
-        TaskDraft(
-            unit=u.id, action="defend", target=main, purpose="mass on the decisive objective"
-        )
+        TaskDraft(unit=u.id, action="defend", target=main, purpose="mass on the decisive objective")
         for u in main_body
     ]
     tasks += _air_tasks(units, analysis, "interdict the enemy while the delay buys time")

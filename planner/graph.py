@@ -199,13 +199,11 @@ def act(state: OODAState, runtime: Runtime[PlannerContext]) -> dict:
     start = world.hour
     end = min(start + scenario.settings.cycle_hours, scenario.settings.horizon_hours)
     chosen: list[Tasking] = []
-    for side, plan in state.get("plans", {}).items():
+    for plan in state.get("plans", {}).values():
         for coa in plan["coas"]:
             if coa["id"] == plan["selected_coa"]:
                 chosen += COA.model_validate(coa).taskings()
-    restricted = {
-        s.id: frozenset(s.mission.constraints.restricted_places) for s in scenario.sides
-    }
+    restricted = {s.id: frozenset(s.mission.constraints.restricted_places) for s in scenario.sides}
     apply_orders(scenario, theater, world, chosen, restricted)
     scripted = {s.id for s in scenario.sides if s.planner == "scripted"}
     seed = key_seed(ctx.seed, "truth")

@@ -93,7 +93,12 @@ def strength_rows(aar: dict[str, Any]) -> list[dict[str, Any]]:
     for cycle in aar["cycles"]:
         for side, value in cycle["situation"]["strength"].items():
             rows.append(
-                {"hour": cycle["end_hour"], "cycle": cycle["cycle"], "side": side, "strength": value}
+                {
+                    "hour": cycle["end_hour"],
+                    "cycle": cycle["cycle"],
+                    "side": side,
+                    "strength": value,
+                }
             )
     return rows
 
@@ -350,7 +355,11 @@ def strength_svg(
 
 
 def theater_svg(
-    aar: dict[str, Any], scenario: Scenario, colors: dict[str, str], width: int = 640
+    aar: dict[str, Any],
+    scenario: Scenario,
+    colors: dict[str, str],
+    width: int = 640,
+    max_height: int = 440,
 ) -> dict[str, Any]:
     """Geometry of a small theater map: countries, routes and places, projected linearly."""
     from shapely.geometry import box
@@ -360,7 +369,7 @@ def theater_svg(
     bounds = _theater_bounds(scenario)
     west, south, east, north = bounds
     kx = math.cos(math.radians((south + north) / 2))
-    scale = min(width / ((east - west) * kx), 520 / (north - south))
+    scale = min(width / ((east - west) * kx), max_height / (north - south))
     height = round((north - south) * scale)
     width = round((east - west) * kx * scale)
 

@@ -30,63 +30,90 @@ EXACT_EVENT_LIMIT = 200
 _RK4_SUBSTEPS = 4
 
 
+Vector = list[float]
+Matrix = list[list[float]]
+
+
 @dataclass
 class StepResult:
     """Strengths after a step, and the fraction of the step at which a side was annihilated."""
 
-    a: np.ndarray
-    b: np.ndarray
+    a: Vector
+    b: Vector
     ended_at: float | None = None  # fraction of dt in [0, 1], when one side reached zero
 
 
-def _rates(law: str, a: np.ndarray, b: np.ndarray, coef_ab: np.ndarray, coef_ba: np.ndarray):
+def _aimed(shooters: Vector, coef: Matrix, n_targets: int) -> Vector:
+    """Per target, the loss rate if all the shooters' fire fell on it alone."""
+    fire = [0.0] * n_targets
+    for strength, row in zip(shooters, coef, strict=True):
+        if strength > 0:
+            for j, c in enumerate(row):
+                fire[j] += strength * c
+    return fire
+
+
+def _rates(law: str, a: Vector, b: Vector, coef_ab: Matrix, coef_ba: Matrix):
     """Loss rates of each unit of A and B; `law` is square, linear or mixed (B defends)."""
-    total_a, total_b = a.sum(), b.sum()
-    share_a = a / total_a if total_a > 0 else a * 0
-    share_b = b / total_b if total_b > 0 else b * 0
-    fire_on_b = a @ coef_ab  # aimed-fire loss rate of each B unit if it were the only target
-    fire_on_a = b @ coef_ba
+    total_a, total_b = sum(a), sum(b)
+    fire_on_a = _aimed(b, coef_ba, len(a))
+    fire_on_b = _aimed(a, coef_ab, len(b))
     if law == "square":
-        return fire_on_a * share_a, fire_on_b * share_b
-    if law == "linear":
-        return fire_on_a * a, fire_on_b * b
-    if law == "mixed":
-        return fire_on_a * share_a, fire_on_b * b
-    raise ValueError(f"unknown attrition law {law!r}")
+        weight_a = [x / total_a if total_a > 0 else 0.0 for x in a]
+        weight_b = [x / total_b if total_b > 0 else 0.0 for x in b]
+    elif law == "linear":
+        weight_a, weight_b = a, b
+    elif law == "mixed":
+        weight_a, weight_b = [x / total_a if total_a > 0 else 0.0 for x in a], b
+    else:
+        raise ValueError(f"unknown attrition law {law!r}")
+    return (
+        [f * w for f, w in zip(fire_on_a, weight_a, strict=True)],
+        [f * w for f, w in zip(fire_on_b, weight_b, strict=True)],
+    )
+
+
+def _advance(x: Vector, rates: Vector, h: float) -> Vector:
+    return [xi - h * ri for xi, ri in zip(x, rates, strict=True)]
+
+
+def _clip(x: Vector) -> Vector:
+    return [xi if xi > 0 else 0.0 for xi in x]
 
 
 def deterministic_step(
-    law: str,
-    a: np.ndarray,
-    b: np.ndarray,
-    coef_ab: np.ndarray,
-    coef_ba: np.ndarray,
-    dt: float,
+    law: str, a: Vector, b: Vector, coef_ab: Matrix, coef_ba: Matrix, dt: float
 ) -> StepResult:
     """Integrate one step of the law's ODE (RK4); stop where a side's total reaches zero."""
     h = dt / _RK4_SUBSTEPS
     elapsed = 0.0
     for _ in range(_RK4_SUBSTEPS):
         k1a, k1b = _rates(law, a, b, coef_ab, coef_ba)
-        k2a, k2b = _rates(law, a - h / 2 * k1a, b - h / 2 * k1b, coef_ab, coef_ba)
-        k3a, k3b = _rates(law, a - h / 2 * k2a, b - h / 2 * k2b, coef_ab, coef_ba)
-        k4a, k4b = _rates(law, a - h * k3a, b - h * k3b, coef_ab, coef_ba)
-        new_a = a - h / 6 * (k1a + 2 * k2a + 2 * k3a + k4a)
-        new_b = b - h / 6 * (k1b + 2 * k2b + 2 * k3b + k4b)
-        crossing = _zero_crossing(a.sum(), new_a.sum(), b.sum(), new_b.sum())
+        k2a, k2b = _rates(law, _advance(a, k1a, h / 2), _advance(b, k1b, h / 2), coef_ab, coef_ba)
+        k3a, k3b = _rates(law, _advance(a, k2a, h / 2), _advance(b, k2b, h / 2), coef_ab, coef_ba)
+        k4a, k4b = _rates(law, _advance(a, k3a, h), _advance(b, k3b, h), coef_ab, coef_ba)
+        slope_a = [
+            (p + 2 * q + 2 * r + s) / 6 for p, q, r, s in zip(k1a, k2a, k3a, k4a, strict=True)
+        ]
+        slope_b = [
+            (p + 2 * q + 2 * r + s) / 6 for p, q, r, s in zip(k1b, k2b, k3b, k4b, strict=True)
+        ]
+        new_a, new_b = _advance(a, slope_a, h), _advance(b, slope_b, h)
+        crossing = _zero_crossing(sum(a), sum(new_a), sum(b), sum(new_b))
         if crossing is not None:
             # Re-integrate the partial sub-step to the crossing so the survivor is exact too.
             part = crossing * h
             ka, kb = _rates(law, a, b, coef_ab, coef_ba)
-            mid_a, mid_b = _rates(law, a - part / 2 * ka, b - part / 2 * kb, coef_ab, coef_ba)
-            new_a = np.clip(a - part * mid_a, 0, None)
-            new_b = np.clip(b - part * mid_b, 0, None)
-            if new_a.sum() <= new_b.sum():
-                new_a[:] = 0
+            mid_a, mid_b = _rates(
+                law, _advance(a, ka, part / 2), _advance(b, kb, part / 2), coef_ab, coef_ba
+            )
+            new_a, new_b = _clip(_advance(a, mid_a, part)), _clip(_advance(b, mid_b, part))
+            if sum(new_a) <= sum(new_b):
+                new_a = [0.0] * len(new_a)
             else:
-                new_b[:] = 0
+                new_b = [0.0] * len(new_b)
             return StepResult(new_a, new_b, (elapsed + part) / dt)
-        a, b = np.clip(new_a, 0, None), np.clip(new_b, 0, None)
+        a, b = _clip(new_a), _clip(new_b)
         elapsed += h
     return StepResult(a, b)
 
@@ -99,46 +126,52 @@ def _zero_crossing(a0: float, a1: float, b0: float, b1: float) -> float | None:
 
 def stochastic_step(
     law: str,
-    a: np.ndarray,
-    b: np.ndarray,
-    coef_ab: np.ndarray,
-    coef_ba: np.ndarray,
+    a: Vector,
+    b: Vector,
+    coef_ab: Matrix,
+    coef_ba: Matrix,
     dt: float,
     rng: random.Random,
 ) -> StepResult:
     """Run the law's Markov chain for one step: exact while small, tau-leaping when large."""
-    a, b = a.astype(float).copy(), b.astype(float).copy()
+    a, b = list(a), list(b)
     rate_a, rate_b = _rates(law, a, b, coef_ab, coef_ba)
-    expected = (rate_a.sum() + rate_b.sum()) * dt
-    if expected > EXACT_EVENT_LIMIT:
+    if (sum(rate_a) + sum(rate_b)) * dt > EXACT_EVENT_LIMIT:
         numpy_rng = np.random.default_rng(rng.getrandbits(63))
-        a = np.clip(a - numpy_rng.poisson(rate_a * dt), 0, None)
-        b = np.clip(b - numpy_rng.poisson(rate_b * dt), 0, None)
-        ended = 1.0 if a.sum() <= 0 or b.sum() <= 0 else None
+        loss_a = numpy_rng.poisson(np.array(rate_a) * dt)
+        loss_b = numpy_rng.poisson(np.array(rate_b) * dt)
+        a = _clip([x - float(n) for x, n in zip(a, loss_a, strict=True)])
+        b = _clip([x - float(n) for x, n in zip(b, loss_b, strict=True)])
+        ended = 1.0 if sum(a) <= 0 or sum(b) <= 0 else None
         return StepResult(a, b, ended)
     t = 0.0
     while True:
-        total = rate_a.sum() + rate_b.sum()
+        total_a, total_b = sum(rate_a), sum(rate_b)
+        total = total_a + total_b
         if total <= 0:
             return StepResult(a, b)
         t += rng.expovariate(total)
         if t > dt:
             return StepResult(a, b)
         pick = rng.random() * total
-        if pick < rate_a.sum():
+        if pick < total_a:
             victim = _choose(rate_a, pick)
             a[victim] = max(0.0, a[victim] - 1.0)
         else:
-            victim = _choose(rate_b, pick - rate_a.sum())
+            victim = _choose(rate_b, pick - total_a)
             b[victim] = max(0.0, b[victim] - 1.0)
-        if a.sum() <= 1e-9 or b.sum() <= 1e-9:
+        if sum(a) <= 1e-9 or sum(b) <= 1e-9:
             return StepResult(a, b, t / dt)
         rate_a, rate_b = _rates(law, a, b, coef_ab, coef_ba)
 
 
-def _choose(rates: np.ndarray, pick: float) -> int:
-    cumulative = np.cumsum(rates)
-    return int(min(np.searchsorted(cumulative, pick, side="right"), len(rates) - 1))
+def _choose(rates: Vector, pick: float) -> int:
+    running = 0.0
+    for index, rate in enumerate(rates):
+        running += rate
+        if pick < running:
+            return index
+    return len(rates) - 1
 
 
 def salvo_exchange(

@@ -296,15 +296,15 @@ class Simulation:
                 self._salvo(units_a, units_b, rng_or_none)
                 continue
             law = self.settings.attrition
-            a = np.array([u.strength for u in units_a])
-            b = np.array([u.strength for u in units_b])
+            a = [u.strength for u in units_a]
+            b = [u.strength for u in units_b]
             coef_ab = self._coefficients(units_a, units_b, battle)
             coef_ba = self._coefficients(units_b, units_a, battle)
             if self.stochastic:
                 result = stochastic_step(law, a, b, coef_ab, coef_ba, dt, rng)
             else:
                 result = deterministic_step(law, a, b, coef_ab, coef_ba, dt)
-            for unit, value in zip(units_a + units_b, np.concatenate([result.a, result.b])):
+            for unit, value in zip(units_a + units_b, result.a + result.b, strict=True):
                 unit.strength = float(value) if value > 1e-9 else 0.0
             if result.ended_at is not None:
                 ended = result.ended_at
@@ -312,17 +312,25 @@ class Simulation:
 
     def _coefficients(
         self, shooters: list[UnitState], targets: list[UnitState], battle: BattleState
-    ) -> np.ndarray:
+    ) -> list[list[float]]:
         terrain = TERRAIN_DEFENSE_FACTOR[self._places[battle.place].terrain]
-        matrix = np.empty((len(shooters), len(targets)))
-        for i, shooter in enumerate(shooters):
+        protection = [
+            terrain * POSTURE_DEFENSE_FACTOR.get(t.posture, 1.0)
+            if t.side == battle.defender
+            else 1.0
+            for t in targets
+        ]
+        matrix = []
+        for shooter in shooters:
             shooter_type = self._types[shooter.type]
             power = shooter_type.lethality * self._efficiency(shooter)
-            for j, target in enumerate(targets):
-                factor = shooter_type.versus.get(target.type, 1.0)
-                if target.side == battle.defender:
-                    factor /= terrain * POSTURE_DEFENSE_FACTOR.get(target.posture, 1.0)
-                matrix[i, j] = power * factor
+            versus = shooter_type.versus
+            matrix.append(
+                [
+                    power * versus.get(t.type, 1.0) / p
+                    for t, p in zip(targets, protection, strict=True)
+                ]
+            )
         return matrix
 
     def _salvo(self, units_a: list[UnitState], units_b: list[UnitState], rng) -> None:
@@ -503,8 +511,8 @@ class Simulation:
             if unit.next_place is None and unit.location in supplied:
                 unit.supply = min(1.0, unit.supply + RESUPPLY_PER_HOUR * SUPPLY_INTERVAL_HOURS)
                 continue
-            activity = 3.0 if unit.location in self.state.battles else (
-                2.0 if unit.next_place else 1.0
+            activity = (
+                3.0 if unit.location in self.state.battles else (2.0 if unit.next_place else 1.0)
             )
             use = self._types[unit.type].consumption_per_hour * activity * SUPPLY_INTERVAL_HOURS
             unit.supply = max(0.0, unit.supply - use)

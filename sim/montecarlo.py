@@ -148,4 +148,3 @@ def mean_interval(values: Sequence[float], z: float = 1.959964) -> tuple[float, 
     variance = sum((v - mean) ** 2 for v in values) / (n - 1)
     half = z * math.sqrt(variance / n)
     return (mean, mean - half, mean + half)
-

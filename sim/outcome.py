@@ -69,10 +69,12 @@ def evaluate(scenario: Scenario, state: WorldState) -> Outcome:
         )
     winners = [s for s, r in results.items() if r.success]
     alive = [s for s, r in results.items() if r.strength > 1e-9]
-    if len(alive) == 1:
-        winner = alive[0]
+    if len(alive) == 1:  # annihilation decides, whatever the objectives say
+        winner: str | None = alive[0]
+    elif len(winners) == 1:
+        winner = winners[0]
     else:
-        winner = winners[0] if len(winners) == 1 else None
+        winner = None
     return Outcome(hour=state.hour, winner=winner, sides=results)
 
 

@@ -55,7 +55,6 @@ def run_scripted(
     return events
 
 
-
 @dataclass
 class ScriptedRun:
     """One replication of a scripted scenario."""

@@ -304,7 +304,9 @@ def parse_scenario(text: str, source: str = "<string>") -> Scenario:
         problem = getattr(err, "problem", None) or str(err)
         raise ScenarioError(source, [(where, f"not valid YAML: {problem}")]) from None
     if root is None or not isinstance(root, yaml.MappingNode):
-        raise ScenarioError(source, [(source, "expected a mapping of scenario fields at top level")])
+        raise ScenarioError(
+            source, [(source, "expected a mapping of scenario fields at top level")]
+        )
     lines: dict[tuple[Any, ...], int] = {}
     duplicates: list[tuple[tuple[Any, ...], int]] = []
     _index_lines(root, (), lines, duplicates)
@@ -397,11 +399,9 @@ def _semantic_problems(scenario: Scenario) -> list[tuple[tuple[Any, ...], str]]:
         for target in unit_type.versus:
             if target not in scenario.unit_types:
                 problems.append((("unit_types", name, "versus", target), "unknown unit type"))
-        if unit_type.domain == "sea" and unit_type.salvo is None:
-            if scenario.settings.naval_attrition == "salvo":
-                problems.append(
-                    (("unit_types", name, "salvo"), "ship types need salvo parameters")
-                )
+        salvo = scenario.settings.naval_attrition == "salvo"
+        if unit_type.domain == "sea" and unit_type.salvo is None and salvo:
+            problems.append((("unit_types", name, "salvo"), "ship types need salvo parameters"))
     for i, unit in enumerate(scenario.units):
         if unit.side not in side_ids:
             problems.append((("units", i, "side"), f"unknown side {unit.side!r}"))
@@ -490,8 +490,7 @@ def _reachability_problems(scenario: Scenario) -> list[tuple[tuple[Any, ...], st
         ]
         for j, objective in enumerate(side.mission.objectives):
             if not any(
-                objective.place
-                in reachable_from(u.location, scenario.unit_types[u.type].modes)
+                objective.place in reachable_from(u.location, scenario.unit_types[u.type].modes)
                 for u in movers
             ):
                 problems.append(
@@ -501,4 +500,3 @@ def _reachability_problems(scenario: Scenario) -> list[tuple[tuple[Any, ...], st
                     )
                 )
     return problems
-

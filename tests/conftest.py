@@ -50,10 +50,23 @@ def duel(
             "shooter_b": {"lethality": beta, "sensor_range_km": 50},
         },
         "units": [
-            {"id": "A", "side": "a", "type": "shooter_a", "strength": a0, "location": "field",
-             "posture": "attack", "arrives_hour": a_arrives},
-            {"id": "B", "side": "b", "type": "shooter_b", "strength": b0, "location": "field",
-             "posture": "attack"},
+            {
+                "id": "A",
+                "side": "a",
+                "type": "shooter_a",
+                "strength": a0,
+                "location": "field",
+                "posture": "attack",
+                "arrives_hour": a_arrives,
+            },
+            {
+                "id": "B",
+                "side": "b",
+                "type": "shooter_b",
+                "strength": b0,
+                "location": "field",
+                "posture": "attack",
+            },
         ],
         "settings": {
             "attrition": law,

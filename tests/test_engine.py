@@ -89,11 +89,28 @@ def test_perceived_picture_holds_only_reported_detections(tutorial):
 def test_units_beyond_every_sensor_are_never_seen():
     scenario = duel(10, 10, 0.01, 0.01)
     data = scenario.model_dump(by_alias=True)
-    data["places"].append({"id": "far", "lat": 60.0, "lon": 21.0, "kind": "town",
-                           "terrain": "open", "control": None, "supply_source": False,
-                           "name": ""})
-    data["routes"].append({"from": "rear", "to": "far", "mode": "road", "terrain": "open",
-                           "length_km": None, "capacity": None})
+    data["places"].append(
+        {
+            "id": "far",
+            "lat": 60.0,
+            "lon": 21.0,
+            "kind": "town",
+            "terrain": "open",
+            "control": None,
+            "supply_source": False,
+            "name": "",
+        }
+    )
+    data["routes"].append(
+        {
+            "from": "rear",
+            "to": "far",
+            "mode": "road",
+            "terrain": "open",
+            "length_km": None,
+            "capacity": None,
+        }
+    )
     data["units"][1]["location"] = "far"
     data["unit_types"] = {k: v for k, v in data["unit_types"].items() if k.startswith("shooter")}
     from sim.scenario import Scenario

@@ -1,4 +1,4 @@
-"""Scenario loading: valid files load; every kind of bad input is caught with file, path and line."""
+"""Scenario loading: valid files load; bad input is caught with its file, field path and line."""
 
 from __future__ import annotations
 
@@ -46,8 +46,11 @@ def test_unknown_place_reference_names_field_path_and_line():
         (lambda d: d["routes"][0].update({"from": "atlantis"}), "routes[0].from", "unknown place"),
         (lambda d: d["routes"][0].update(mode="teleport"), "routes[0].mode", "Input should be"),
         (lambda d: d["units"][0].update(colour="red"), "units[0].colour", "unknown field"),
-        (lambda d: d["orders"].append({"unit": "ghost", "target": "narva"}), "orders[0].unit",
-         "unknown unit"),
+        (
+            lambda d: d["orders"].append({"unit": "ghost", "target": "narva"}),
+            "orders[0].unit",
+            "unknown unit",
+        ),
     ],
 )
 def test_bad_fields_are_located(mutate, path, words):

