@@ -34,11 +34,16 @@ out = Console()
 EXIT_BAD_INPUT = 2
 
 
+def _say_error(message: str) -> None:
+    """Plain, unwrapped text on stderr, so file:line: field messages stay greppable."""
+    print(message, file=sys.stderr)
+
+
 def _load(name_or_path: str) -> Scenario:
     try:
         return load_scenario(resolve_scenario(name_or_path))
     except ScenarioError as error:
-        err.print(str(error), markup=False, highlight=False)
+        _say_error(str(error))
         raise typer.Exit(EXIT_BAD_INPUT) from None
 
 
@@ -56,7 +61,7 @@ def validate(files: Annotated[list[str], typer.Argument(help="Scenario files or 
         try:
             scenario = load_scenario(resolve_scenario(name))
         except ScenarioError as error:
-            err.print(str(error), markup=False, highlight=False)
+            _say_error(str(error))
             failed = True
             continue
         out.print(
@@ -85,7 +90,7 @@ def _drafter(planner: str, base_url: str | None):
     try:
         return LLMDrafter(planner, base_url=base_url)
     except Exception as error:  # missing provider package or key: a clear message, exit 2
-        err.print(f"cannot start chat model {planner!r}: {type(error).__name__}: {error}")
+        _say_error(f"cannot start chat model {planner!r}: {type(error).__name__}: {error}")
         raise typer.Exit(EXIT_BAD_INPUT) from None
 
 
@@ -94,7 +99,7 @@ def _index(doctrine_dirs: list[Path]):
 
     for folder in doctrine_dirs:
         if not folder.is_dir():
-            err.print(f"--doctrine {folder}: not a folder")
+            _say_error(f"--doctrine {folder}: not a folder")
             raise typer.Exit(EXIT_BAD_INPUT)
     return default_index(tuple(doctrine_dirs))
 
@@ -255,7 +260,7 @@ def doctrine_search(
     try:
         hits = index.search(query, k=k, topic=topic, domain=domain)
     except ValueError as error:
-        err.print(str(error))
+        _say_error(str(error))
         raise typer.Exit(EXIT_BAD_INPUT) from None
     table = Table("score", "id", "title", "reference")
     for hit in hits:
@@ -288,7 +293,7 @@ def report_command(
     try:
         aar = json.loads(aar_json.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as error:
-        err.print(f"{aar_json}: cannot read AAR: {error}")
+        _say_error(f"{aar_json}: cannot read AAR: {error}")
         raise typer.Exit(EXIT_BAD_INPUT) from None
     paths = write_reports(aar, aar_json.parent, formats=tuple(formats.split(",")))
     for kind, path in paths.items():

@@ -332,6 +332,44 @@ def _sequential(scenario, theater, believed, analysis, units) -> COADraft | None
     )
 
 
+def _attack_with_reserve(scenario, theater, believed, analysis, units) -> COADraft | None:
+    target = _first_to_seize(analysis)
+    ground = _ground(units)
+    if len(ground) < 3:
+        return None
+    reserve = ground[len(ground) * 2 // 3 :]
+    assault = ground[: len(ground) * 2 // 3]
+    modes = scenario.unit_types[reserve[0].type].modes
+    path = theater.path(modes, reserve[0].location, target)
+    staging = path[-2] if path and len(path) >= 2 else reserve[0].location
+    tasks = [
+        TaskDraft(
+            unit=u.id,
+            action="attack",
+            target=target,
+            purpose=f"seize {target} with the main effort",
+        )
+        for u in assault
+    ]
+    tasks += [
+        TaskDraft(
+            unit=u.id,
+            action="hold",
+            target=staging,
+            purpose=f"reserve at {staging} to exploit success or meet a counterattack",
+        )
+        for u in reserve
+    ]
+    tasks += _air_tasks(units, analysis, "isolate the objective from reinforcement")
+    return COADraft(
+        name=f"Attack on {target} with a reserve at {staging}",
+        concept=f"Two thirds attack {target}; one third waits at {staging} as the reserve to "
+        "exploit a breach or defeat a counterattack.",
+        form_of_maneuver="penetration",
+        tasks=tasks,
+    )
+
+
 def _hold_gains(scenario, theater, believed, analysis, units) -> COADraft:
     draft = _forward_defence(scenario, theater, believed, analysis, units)
     return draft.model_copy(update={"name": "Consolidate and defend gains"})
@@ -349,7 +387,13 @@ _DEFENSIVE: list[Scheme] = [
     _spoiling_attack,
     _delay_forward,
 ]
-_OFFENSIVE: list[Scheme] = [_frontal_attack, _envelopment, _sequential, _hold_gains]
+_OFFENSIVE: list[Scheme] = [
+    _frontal_attack,
+    _envelopment,
+    _sequential,
+    _attack_with_reserve,
+    _hold_gains,
+]
 
 
 def _citation_query(task: TaskDraft, form: str, adversary: bool) -> str:
