@@ -98,7 +98,7 @@ class Simulation:
             if unit.alive:
                 self._movers[unit.id] = self.env.process(self._unit(unit))
         for place in sorted(self._present):
-            if place not in state.battles and len(self._ground(place)) >= 2:
+            if place not in state.battles and _opposed(self._ground(place)):
                 self._contact(place, None)  # forces that start in contact fight at once
         for side in self._sides:
             self.env.process(self._sensor(side))
@@ -221,7 +221,7 @@ class Simulation:
     def _contact(self, place: str, side: str | None) -> None:
         """A unit arrived: start a battle if enemies hold the place, else take control."""
         ground = self._ground(place)
-        if len(ground) >= 2:
+        if _opposed(ground):
             if place not in self.state.battles:
                 self.state.battles[place] = BattleState(
                     place=place,
@@ -232,7 +232,7 @@ class Simulation:
                 )
                 self._battle_done[place] = self.env.event()
                 self.env.process(self._battle(place))
-        elif side in ground:
+        elif side in ground and len(ground) == 1:
             self.state.control[place] = side
 
     # ------------------------------------------------------------------ battle
@@ -244,7 +244,7 @@ class Simulation:
             next_tick = (math.floor(battle.last_tick / dt + 1e-9) + 1) * dt
             yield self._wait(next_tick - self.env.now, PHASE_BATTLE)
             ground = self._ground(place)
-            if len(ground) < 2:
+            if not _opposed(ground):
                 break
             for side, units in ground.items():
                 battle.contact_strength.setdefault(side, sum(u.strength for u in units))
@@ -256,7 +256,7 @@ class Simulation:
                 if not unit.alive:
                     self._present[place].discard(unit.id)
             self._break_contact(battle, place)
-            if len(self._ground(place)) < 2:
+            if not _opposed(self._ground(place)):
                 break
         survivors = self._ground(place)
         winner = next(iter(survivors)) if len(survivors) == 1 else None
@@ -356,7 +356,7 @@ class Simulation:
         if self.settings.break_fraction <= 0:
             return
         ground = self._ground(place)
-        if len(ground) < 2:
+        if not _opposed(ground):
             return
         for side, units in ground.items():
             strength = sum(u.strength for u in units)
@@ -536,6 +536,12 @@ class Simulation:
 
 def _domain_class(unit: UnitState) -> str:
     return "sea" if unit.domain == "sea" else "land"
+
+
+def _opposed(ground: dict[str, list[UnitState]]) -> bool:
+    """Whether two sides face each other in the same domain (ships fight ships, land land)."""
+    classes = [{_domain_class(u) for u in units} for units in ground.values()]
+    return len(classes) >= 2 and bool(classes[0] & classes[1])
 
 
 def apply_orders(

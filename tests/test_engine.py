@@ -140,3 +140,33 @@ def test_serial_and_parallel_replications_are_identical(tutorial):
     parallel = replicate(tutorial, state, plans, workers=2, **kwargs)
     assert serial == parallel
     assert len({r.own_loss for r in serial}) > 1  # replications really differ
+
+
+def test_ships_and_land_units_at_one_place_do_not_lock_in_battle():
+    scenario = duel(10, 3, 0.01, 0.01)
+    data = scenario.model_dump(by_alias=True)
+    data["unit_types"]["frigate"] = {
+        "domain": "sea",
+        "salvo": {"offense": 2, "defense": 1, "staying_power": 1},
+    }
+    data["routes"].append(
+        {
+            "from": "field",
+            "to": "rear",
+            "mode": "sea",
+            "terrain": "water",
+            "length_km": None,
+            "capacity": None,
+        }
+    )
+    data["units"][1].update(type="frigate")  # enemy ship at the land unit's place
+    from sim.scenario import Scenario
+
+    mixed = Scenario.model_validate(data)
+    theater = Theater(mixed)
+    state = initial_state(mixed)
+    apply_orders(mixed, theater, state, [Tasking("A", "move", "rear")])
+    Simulation(mixed, theater, state, seed=1).run(10)
+    assert state.battles == {}
+    assert state.units["A"].location == "rear"  # free to leave
+    assert state.units["A"].strength == 10 and state.units["B"].strength == 3

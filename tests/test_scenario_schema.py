@@ -112,3 +112,13 @@ def test_every_shipped_scenario_is_listed_and_valid():
     assert "tutorial" in names
     for name in names:
         load_scenario(resolve_scenario(name))
+
+
+def test_overriding_a_catalogue_type_changes_only_the_given_fields():
+    data = _tutorial_data()
+    data["unit_types"] = {"armor": {"speed_kph": 12}}
+    scenario = parse_scenario(yaml.safe_dump(data))
+    from sim.unit_types import DEFAULT_UNIT_TYPES
+
+    assert scenario.unit_types["armor"].speed_kph == 12
+    assert scenario.unit_types["armor"].lethality == DEFAULT_UNIT_TYPES["armor"].lethality
