@@ -40,7 +40,7 @@ def test_wheel_installs_and_runs_without_the_source_tree(tmp_path):
         "from sim.scenario import load_scenario;"
         "s = load_scenario(scenarios.resolve_scenario('tutorial'));"
         "print(len(doctrine.load_corpus()), s.id, len(t.load_countries()) > 200,"
-        " doctrine.__file__.startswith(%r))" % str(target)
+        f" doctrine.__file__.startswith({str(target)!r}))"
     )
     result = subprocess.run(
         [sys.executable, "-c", probe],
