@@ -76,3 +76,19 @@ def test_doctrine_search_prints_passages():
     )
     assert result.returncode == 0, result.stderr
     assert "score" in result.stdout
+
+
+def test_scenarios_lists_every_shipped_file_with_a_summary():
+    result = _run("scenarios")
+    assert result.returncode == 0
+    for name in ("tutorial", "baltic_corps", "western_pacific", "iwo_jima"):
+        assert name in result.stdout
+
+
+def test_generate_writes_a_valid_scenario(tmp_path):
+    target = tmp_path / "gen.yaml"
+    result = _run(
+        "generate", "--units", "40", "--places", "20", "--seed", "3", "--out", str(target)
+    )
+    assert result.returncode == 0, result.stderr
+    assert _run("validate", str(target)).returncode == 0
