@@ -28,6 +28,7 @@ from sim.state import Tasking, initial_state  # noqa: E402
 from sim.theater import Theater  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results.json"
+SCALE_PLACES = 500  # fixed, so the scale curve varies units only
 
 
 def bare_simpy_rate(events: int, processes: int = 100) -> float:

@@ -28,6 +28,8 @@ __all__ = ["StepResult", "deterministic_step", "salvo_exchange", "stochastic_ste
 #: Above this many expected loss events in a step, stochastic steps use tau-leaping.
 EXACT_EVENT_LIMIT = 200
 _RK4_SUBSTEPS = 4
+#: Above this many shooter-target pairs, coefficient matrices go to numpy.
+NUMPY_PAIRS = 400
 
 
 Vector = list[float]
@@ -43,8 +45,10 @@ class StepResult:
     ended_at: float | None = None  # fraction of dt in [0, 1], when one side reached zero
 
 
-def _aimed(shooters: Vector, coef: Matrix, n_targets: int) -> Vector:
+def _aimed(shooters: Vector, coef: Matrix | np.ndarray, n_targets: int) -> Vector:
     """Per target, the loss rate if all the shooters' fire fell on it alone."""
+    if isinstance(coef, np.ndarray):
+        return (np.asarray(shooters) @ coef).tolist()
     fire = [0.0] * n_targets
     for strength, row in zip(shooters, coef, strict=True):
         if strength > 0:
@@ -81,10 +85,18 @@ def _clip(x: Vector) -> Vector:
     return [xi if xi > 0 else 0.0 for xi in x]
 
 
+def _for_size(coef_ab: Matrix, coef_ba: Matrix):
+    """Plain lists are fastest for the usual few units a side; numpy for mass battles."""
+    if len(coef_ab) * len(coef_ba) > NUMPY_PAIRS:
+        return np.asarray(coef_ab, dtype=float), np.asarray(coef_ba, dtype=float)
+    return coef_ab, coef_ba
+
+
 def deterministic_step(
     law: str, a: Vector, b: Vector, coef_ab: Matrix, coef_ba: Matrix, dt: float
 ) -> StepResult:
     """Integrate one step of the law's ODE (RK4); stop where a side's total reaches zero."""
+    coef_ab, coef_ba = _for_size(coef_ab, coef_ba)
     h = dt / _RK4_SUBSTEPS
     elapsed = 0.0
     for _ in range(_RK4_SUBSTEPS):
@@ -135,6 +147,7 @@ def stochastic_step(
 ) -> StepResult:
     """Run the law's Markov chain for one step: exact while small, tau-leaping when large."""
     a, b = list(a), list(b)
+    coef_ab, coef_ba = _for_size(coef_ab, coef_ba)
     rate_a, rate_b = _rates(law, a, b, coef_ab, coef_ba)
     if (sum(rate_a) + sum(rate_b)) * dt > EXACT_EVENT_LIMIT:
         numpy_rng = np.random.default_rng(rng.getrandbits(63))

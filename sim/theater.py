@@ -61,6 +61,7 @@ class Theater:
                 speed_factor=MODE_SPEED_FACTOR[route.mode] * TERRAIN_SPEED_FACTOR[route.terrain],
             )
         self._domain_graphs: dict[frozenset[str], nx.Graph] = {}
+        self._paths: dict[tuple, tuple[str, ...] | None] = {}  # the graph never changes
         ids = list(self.places)
         self._index = {place_id: i for i, place_id in enumerate(ids)}
         self._ids = ids
@@ -85,12 +86,21 @@ class Theater:
         self, modes: frozenset[str], source: str, target: str, avoid: frozenset[str] = frozenset()
     ) -> list[str] | None:
         """Fastest place sequence from source to target (inclusive), or None if unreachable."""
+        key = (modes, source, target, avoid)
+        if key not in self._paths:
+            self._paths[key] = self._shortest(modes, source, target, avoid)
+        path = self._paths[key]
+        return list(path) if path is not None else None
+
+    def _shortest(
+        self, modes: frozenset[str], source: str, target: str, avoid: frozenset[str]
+    ) -> tuple[str, ...] | None:
         graph = self.domain_graph(modes)
         if avoid:
             blocked = avoid - {source, target}
             graph = nx.restricted_view(graph, blocked, [])
         try:
-            return nx.shortest_path(graph, source, target, weight="cost")
+            return tuple(nx.shortest_path(graph, source, target, weight="cost"))
         except (nx.NetworkXNoPath, nx.NodeNotFound):
             return None
 
