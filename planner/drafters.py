@@ -86,6 +86,11 @@ def _threat_order(theater: Theater, analysis: MissionAnalysis) -> list[dict]:
     )
 
 
+def _orders(units: list[UnitState], action: str, target: str | None, purpose: str):
+    """The same task for several units."""
+    return [TaskDraft(unit=u.id, action=action, target=target, purpose=purpose) for u in units]
+
+
 def _air_tasks(units: list[UnitState], analysis: MissionAnalysis, purpose: str) -> list[TaskDraft]:
     target = analysis.enemy_main_body
     return [
@@ -182,15 +187,12 @@ def _spoiling_attack(scenario, theater, believed, analysis, units) -> COADraft |
     holders = [u for u in ground if u not in strikers] or ground[-1:]
     strikers = [u for u in strikers if u not in holders]
     objectives = _threat_order(theater, analysis)
-    tasks = [
-        TaskDraft(
-            unit=unit.id,
-            action="attack",
-            target=target,
-            purpose="spoil the enemy's attack by striking its main body before it deploys",
-        )
-        for unit in strikers
-    ]
+    tasks = _orders(
+        strikers,
+        "attack",
+        target,
+        "spoil the enemy's attack by striking its main body before it deploys",
+    )
     tasks += [
         TaskDraft(
             unit=unit.id,
@@ -219,15 +221,9 @@ def _delay_forward(scenario, theater, believed, analysis, units) -> COADraft | N
         return None
     main = _main_objective(analysis)["place"]
     delayers, main_body = ground[-1:], ground[:-1]
-    tasks = [
-        TaskDraft(
-            unit=u.id,
-            action="defend",
-            target=forward[0],
-            purpose="delay the enemy forward to trade space for time",
-        )
-        for u in delayers
-    ]
+    tasks = _orders(
+        delayers, "defend", forward[0], "delay the enemy forward to trade space for time"
+    )
     tasks += [
         TaskDraft(unit=u.id, action="defend", target=main, purpose="mass on the decisive objective")
         for u in main_body
@@ -277,24 +273,13 @@ def _envelopment(scenario, theater, believed, analysis, units) -> COADraft | Non
     if alternate is None:
         return None
     waypoint = alternate[len(alternate) // 2]
-    tasks = [
-        TaskDraft(
-            unit=u.id,
-            action="attack",
-            target=target,
-            purpose=f"fix the defender of {target} on the direct axis",
-        )
-        for u in fixing
-    ]
-    tasks += [
-        TaskDraft(
-            unit=u.id,
-            action="move",
-            target=waypoint,
-            purpose=f"envelop {target} through {waypoint}, avoiding the defended axis",
-        )
-        for u in enveloping
-    ]
+    tasks = _orders(fixing, "attack", target, f"fix the defender of {target} on the direct axis")
+    tasks += _orders(
+        enveloping,
+        "move",
+        waypoint,
+        f"envelop {target} through {waypoint}, avoiding the defended axis",
+    )
     tasks += _air_tasks(units, analysis, "isolate the objective from reinforcement")
     return COADraft(
         name=f"Envelopment of {target} via {waypoint}",
@@ -342,24 +327,10 @@ def _attack_with_reserve(scenario, theater, believed, analysis, units) -> COADra
     modes = scenario.unit_types[reserve[0].type].modes
     path = theater.path(modes, reserve[0].location, target)
     staging = path[-2] if path and len(path) >= 2 else reserve[0].location
-    tasks = [
-        TaskDraft(
-            unit=u.id,
-            action="attack",
-            target=target,
-            purpose=f"seize {target} with the main effort",
-        )
-        for u in assault
-    ]
-    tasks += [
-        TaskDraft(
-            unit=u.id,
-            action="hold",
-            target=staging,
-            purpose=f"reserve at {staging} to exploit success or meet a counterattack",
-        )
-        for u in reserve
-    ]
+    tasks = _orders(assault, "attack", target, f"seize {target} with the main effort")
+    tasks += _orders(
+        reserve, "hold", staging, f"reserve at {staging} to exploit success or meet a counterattack"
+    )
     tasks += _air_tasks(units, analysis, "isolate the objective from reinforcement")
     return COADraft(
         name=f"Attack on {target} with a reserve at {staging}",
