@@ -1,7 +1,24 @@
-"""The planner: LangGraph OODA loop, COA drafters, wargaming, after-action records, CLI."""
+"""The planner: LangGraph OODA loop, COA drafters, wargaming, after-action records, CLI.
 
-from planner.aar import render_markdown, write_aar
-from planner.campaign import run_campaign
-from planner.drafters import DoctrineDrafter, LLMDrafter
+Names are imported on first use, so `import planner.report` (the console) does not pay for
+loading LangGraph and LangChain.
+"""
+
+from importlib import import_module
+from typing import Any
 
 __all__ = ["DoctrineDrafter", "LLMDrafter", "render_markdown", "run_campaign", "write_aar"]
+
+_HOMES = {
+    "DoctrineDrafter": "planner.drafters",
+    "LLMDrafter": "planner.drafters",
+    "render_markdown": "planner.aar",
+    "run_campaign": "planner.campaign",
+    "write_aar": "planner.aar",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _HOMES:
+        return getattr(import_module(_HOMES[name]), name)
+    raise AttributeError(f"module 'planner' has no attribute {name!r}")

@@ -102,7 +102,9 @@ def run_campaign(
                         progress(node, update or {})
             if interrupted is None:
                 break
-            payload = Command(resume=approver(interrupted) if approver else {})
+            # An empty answer means "approve"; LangGraph reads a falsy resume as no answer.
+            answer = approver(interrupted) if approver else {}
+            payload = Command(resume=answer or {"__approved__": True})
     finally:
         if connection is not None:
             connection.close()

@@ -6,6 +6,7 @@ standard error and exit with code 2.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import sys
@@ -295,7 +296,12 @@ def report_command(
     except (OSError, json.JSONDecodeError) as error:
         _say_error(f"{aar_json}: cannot read AAR: {error}")
         raise typer.Exit(EXIT_BAD_INPUT) from None
-    paths = write_reports(aar, aar_json.parent, formats=tuple(formats.split(",")))
+    scenario = None
+    with contextlib.suppress(ScenarioError, KeyError):  # without it: a report with no map
+        scenario = load_scenario(resolve_scenario(aar["scenario"]["id"]))
+    paths = write_reports(
+        aar, aar_json.parent, scenario=scenario, formats=tuple(formats.split(","))
+    )
     for kind, path in paths.items():
         out.print(f"{kind}: {path}", highlight=False)
 

@@ -23,10 +23,14 @@ from markupsafe import Markup
 from sim.scenario import Scenario
 
 __all__ = [
+    "ROUTE_STYLE",
     "decision_rows",
+    "labelled_places",
+    "place_priorities",
     "render_html",
     "side_colors",
     "strength_rows",
+    "theater_bounds",
     "write_pdf",
     "write_reports",
 ]
@@ -35,6 +39,7 @@ TEMPLATE = "aar.html.j2"
 FORMATS = ("html", "pdf")
 FALLBACK_COLORS = ("#1f5fbf", "#c0392b", "#2e8b57", "#8e44ad")
 NEUTRAL_COLOR = "#9a9a9a"
+MAX_LABELS = 20
 ROUTE_STYLE = {
     "road": {"color": "#5b5b5b", "dash": ""},
     "rail": {"color": "#7d3c98", "dash": "6 3"},
@@ -103,9 +108,26 @@ def strength_rows(aar: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
-def side_colors(aar: dict[str, Any], scenario: Scenario | None = None) -> dict[str, str]:
-    """A safe CSS colour per side: the scenario's if it is a plain hex colour, else a default."""
-    ids = [side["id"] for side in aar["sides"]]
+def place_priorities(scenario: Scenario) -> dict[str, int]:
+    """Label priority per place: 2 for objectives, 1 for cities, ports and bases, else 0."""
+    objectives = {o.place for side in scenario.sides for o in side.mission.objectives}
+    return {
+        p.id: 2 if p.id in objectives else 1 if p.kind in ("city", "port", "base") else 0
+        for p in scenario.places
+    }
+
+
+def labelled_places(scenario: Scenario, most: int = MAX_LABELS) -> set[str]:
+    """Places named on a map: all of them, or only higher-priority ones in dense theaters."""
+    priority = place_priorities(scenario)
+    if len(priority) <= most:
+        return set(priority)
+    floor = 2 if sum(v >= 1 for v in priority.values()) > most else 1
+    return {place for place, value in priority.items() if value >= floor}
+
+
+def side_colors(ids: Sequence[str], scenario: Scenario | None = None) -> dict[str, str]:
+    """A safe CSS colour per side id: the scenario's if it is a plain hex colour, else a default."""
     declared = {s.id: s.color for s in scenario.sides} if scenario is not None else {}
     colors = {}
     for i, side in enumerate(ids):
@@ -175,7 +197,7 @@ def _environment() -> Environment:
 
 
 def _render(aar: dict[str, Any], scenario: Scenario | None, *, pdf: bool) -> str:
-    colors = side_colors(aar, scenario)
+    colors = side_colors([side["id"] for side in aar["sides"]], scenario)
     context = {
         "pdf": pdf,
         "aar": aar,
@@ -200,7 +222,7 @@ def _plotly_js() -> Markup:
     """The plotly.js bundle (library code shipped with the plotly package, not user data)."""
     from plotly.offline import get_plotlyjs
 
-    return Markup(get_plotlyjs())  # noqa: S704 - trusted library source, no scenario text
+    return Markup(get_plotlyjs())  # trusted library source: no scenario text inside
 
 
 def _fmt(value: float | None, digits: int = 2) -> str:
@@ -366,7 +388,7 @@ def theater_svg(
 
     from sim.theater import load_countries
 
-    bounds = _theater_bounds(scenario)
+    bounds = theater_bounds(scenario)
     west, south, east, north = bounds
     kx = math.cos(math.radians((south + north) / 2))
     scale = min(width / ((east - west) * kx), max_height / (north - south))
@@ -387,18 +409,27 @@ def theater_svg(
         shapes.append(_svg_path(clipped, project))
         if clipped.area > 0.08 * frame.area:
             point = clipped.representative_point()
-            labels.append({"name": str(name), "xy": project(point.x, point.y)})
+            x, y = project(point.x, point.y)
+            half = 3.6 * len(str(name))  # about half the label's width at 13 px italic
+            x = min(max(x, half + 4), width - half - 4)
+            labels.append({"name": str(name), "xy": (round(x, 1), y)})
     control = aar["outcome"].get("control", {})
-    objectives = {o.place for s in scenario.sides for o in s.mission.objectives}
-    places = [
-        {
-            "name": p.name or p.id,
-            "xy": project(p.lon, p.lat),
-            "color": colors.get(control.get(p.id) or p.control or "", NEUTRAL_COLOR),
-            "objective": p.id in objectives,
-        }
-        for p in scenario.places
-    ]
+    priority, named = place_priorities(scenario), labelled_places(scenario)
+    places = []
+    for p in scenario.places:
+        x, y = project(p.lon, p.lat)
+        name = (p.name or p.id) if p.id in named else ""
+        flip = x + 8 + 6.2 * len(name) > width  # label would run off the right edge
+        places.append(
+            {
+                "name": name,
+                "xy": (x, y),
+                "label_x": x - 8 if flip else x + 8,
+                "anchor": "end" if flip else "start",
+                "color": colors.get(control.get(p.id) or p.control or "", NEUTRAL_COLOR),
+                "objective": priority[p.id] == 2,
+            }
+        )
     return {
         "width": width,
         "height": height,
@@ -411,12 +442,12 @@ def theater_svg(
     }
 
 
-def _theater_bounds(scenario: Scenario) -> tuple[float, float, float, float]:
-    """Places' bounding box widened by a margin (15% of the span, at least 0.25 degrees)."""
+def theater_bounds(scenario: Scenario) -> tuple[float, float, float, float]:
+    """Places' bounding box widened by a margin (15% of the span, at least 0.05 degrees)."""
     lons = [p.lon for p in scenario.places]
     lats = [p.lat for p in scenario.places]
-    margin_x = max(0.15 * (max(lons) - min(lons)), 0.25)
-    margin_y = max(0.15 * (max(lats) - min(lats)), 0.25)
+    margin_x = max(0.15 * (max(lons) - min(lons)), 0.05)
+    margin_y = max(0.15 * (max(lats) - min(lats)), 0.05)
     return (
         max(min(lons) - margin_x, -180.0),
         max(min(lats) - margin_y, -89.0),

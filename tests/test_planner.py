@@ -148,3 +148,12 @@ def test_failing_model_falls_back_to_the_doctrine_drafter(tutorial):
     plan = aar["cycles"][0]["plans"]["blue"]
     assert all(c["drafted_by"] == "doctrine" for c in plan["coas"])
     assert any("failed" in note for note in plan["notes"])
+
+
+def test_an_empty_answer_approves_the_planner_choice(tutorial):
+    calls = []
+    aar = run_campaign(
+        tutorial, seed=7, cycles=2, replications=2, approver=lambda p: calls.append(p) or {}
+    )
+    assert len(calls) == 2 and len(aar["cycles"]) == 2
+    assert all(p["selected_by"] == "planner" for c in aar["cycles"] for p in c["plans"].values())
