@@ -145,9 +145,7 @@ def bench_scale(sizes: list[int], hours: float) -> list[dict]:
     """Each size in a fresh process, so peak memory is that run's own."""
     rows = []
     for units in sizes:
-        code = _SCALE_CHILD.format(
-            root=str(ROOT), units=units, places=max(50, units // 5), hours=hours
-        )
+        code = _SCALE_CHILD.format(root=str(ROOT), units=units, places=SCALE_PLACES, hours=hours)
         done = subprocess.run(
             [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
         )
