@@ -58,11 +58,6 @@ class COA(BaseModel):
     screening_notes: list[str] = Field(default_factory=list)
     scores: dict = Field(default_factory=dict)
 
-    @property
-    def summary(self) -> str:
-        """One line for tables and logs."""
-        return f"{self.name}: {self.concept}"
-
     def taskings(self) -> list[Tasking]:
         """Engine orders of every task."""
         return [task.tasking() for task in self.tasks]
