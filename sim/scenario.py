@@ -309,14 +309,17 @@ def load_scenario(path: str | Path) -> Scenario:
 
 def parse_scenario(text: str, source: str = "<string>") -> Scenario:
     """Parse and validate scenario YAML text; `source` names it in error messages."""
+    loader = _SAFE_LOADER(text)
     try:
-        root = yaml.compose(text, Loader=_SAFE_LOADER)
-        data = yaml.load(text, Loader=_SAFE_LOADER)  # noqa: S506 - a safe loader
+        root = loader.get_single_node()  # one parse: lines come from the node tree,
+        data = loader.construct_document(root) if root is not None else None  # data too
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f"{source}:{mark.line + 1}" if mark else source
         problem = getattr(err, "problem", None) or str(err)
         raise ScenarioError(source, [(where, f"not valid YAML: {problem}")]) from None
+    finally:
+        loader.dispose()
     if root is None or not isinstance(root, yaml.MappingNode):
         raise ScenarioError(
             source, [(source, "expected a mapping of scenario fields at top level")]
