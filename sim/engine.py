@@ -1,10 +1,11 @@
-"""The SimPy discrete-event engine: movement, contact, attrition, sensing, supply, air strikes.
+"""The SimPy discrete-event engine: movement, contact, attrition, sensing, logistics, air and fires.
 
 One `Simulation` owns the SimPy environment, the theater, the world state and the seed. Units
-are plain generator processes. Every event is scheduled in a phase so that simultaneous events
-happen in a fixed order (battles, then movement, then supply, then sensing, then records):
-together with keyed random draws this makes a run rebuilt from a snapshot identical to a
-straight run.
+and supply convoys are plain generator processes. Every event is scheduled in a phase so that
+simultaneous events happen in a fixed order (battles, then movement, then supply, then sensing,
+then records), and queues for limited slots (bridges, port berths, airfield sortie slots) are
+served by (hour queued, unit id): together with keyed random draws this makes a run rebuilt
+from a snapshot identical to a straight run.
 """
 
 from __future__ import annotations
@@ -14,26 +15,33 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from statistics import NormalDist
 
+import networkx as nx
 import numpy as np
 import simpy
 from simpy.events import Event
 
 from sim._random import keyed_rng, keyed_uniform
 from sim.attrition import deterministic_step, salvo_exchange, stochastic_step
-from sim.scenario import Scenario
-from sim.state import BattleState, Detection, Tasking, UnitState, WorldState
+from sim.scenario import AIR_ACTIONS, DOMAIN_MODES, Scenario
+from sim.state import BattleState, ConvoyState, Detection, Tasking, UnitState, WorldState
 from sim.theater import Theater
 from sim.unit_types import POSTURE_DEFENSE_FACTOR, TERRAIN_DEFENSE_FACTOR
 
 __all__ = ["Simulation", "apply_orders"]
 
-PHASE_BATTLE, PHASE_MOVE, PHASE_SUPPLY, PHASE_SENSE, PHASE_RECORD = 1, 2, 3, 4, 5
+# Phases start above SimPy's own priorities (0 urgent, 1 normal), so zero-delay events such as
+# slot grants and process starts settle before the next phase at the same hour.
+PHASE_FIRES, PHASE_BATTLE, PHASE_MOVE, PHASE_SUPPLY, PHASE_CONVOY, PHASE_SENSE, PHASE_RECORD = (
+    range(2, 9)
+)
 SUPPLY_INTERVAL_HOURS = 1.0
+#: Basic loads a unit standing at an own supply source draws per hour (depot issue rate).
 RESUPPLY_PER_HOUR = 0.1
 #: Share of an air wing lost per sortie wave over defended targets (1-5 % is the usual planning
 #: range for contested airspace; JP 3-01 / RAND air campaign studies).
 AIR_LOSS_PER_SORTIE = 0.02
 DETECTIONS_KEPT = 3
+LAND_MODES = DOMAIN_MODES["land"]
 _NORMAL = NormalDist()
 
 
@@ -50,13 +58,15 @@ class _CountingEnvironment(simpy.Environment):
 
 
 class _Phased(Event):
-    """A timeout scheduled with a phase priority, so equal-time events have a fixed order."""
+    """A timeout scheduled with a priority of phase + rank (rank in [0, 1) orders the units,
+    places or convoys within a phase), so equal-time events have one fixed order whatever the
+    order they were scheduled in."""
 
-    def __init__(self, env: simpy.Environment, delay: float, phase: int):
+    def __init__(self, env: simpy.Environment, delay: float, priority: float):
         super().__init__(env)
         self._ok = True
         self._value = None
-        env.schedule(self, phase, max(0.0, delay))
+        env.schedule(self, priority, max(0.0, delay))
 
 
 class Simulation:
@@ -83,20 +93,32 @@ class Simulation:
         self._types = scenario.unit_types
         self._places = theater.places
         self._sides = [side.id for side in scenario.sides]
+        self._rank = _ranks(state.units)
+        self._place_rank = _ranks(self._places)
         self._present: dict[str, set[str]] = defaultdict(set)
         self._battle_done: dict[str, Event] = {}
-        self._route_slots: dict[int, simpy.Resource] = {}
+        self._slots: dict[tuple, simpy.PriorityResource] = {}
+        self._on_edge: dict[int, set[str]] = defaultdict(set)  # route key -> units travelling it
         self._within_cache: dict[tuple[str, float], list[tuple[str, float]]] = {}
+        self._supply_routes: dict[tuple, tuple[dict, dict]] = {}
         for unit in self._sorted_units():
-            if unit.alive and unit.arrives_hour <= state.hour and unit.next_place is None:
+            ashore = unit.next_place is None and not unit.berthing
+            if unit.alive and ashore and not self._arrival_pending(unit):
                 self._present[unit.location].add(unit.id)
+            if unit.alive and unit.next_place is not None:
+                self._on_edge[self._leg(unit, unit.location, unit.next_place)["key"]].add(unit.id)
         for place in sorted(state.battles):
             self._battle_done[place] = self.env.event()
             self.env.process(self._battle(place))
         self._movers: dict[str, simpy.Process] = {}
-        for unit in self._sorted_units():
+        # Units holding a slot (on a bridge, at a berth, rearming) start first and so get their
+        # slot back before anyone queued for it, as in the uninterrupted run.
+        for unit in sorted(self._sorted_units(), key=lambda u: not self._holds_slot(u)):
             if unit.alive:
                 self._movers[unit.id] = self.env.process(self._unit(unit))
+                if self._types[unit.type].anti_ship_range_km > 0:
+                    self.env.process(self._coastal_fires(unit))
+        self._schedule_meetings_in_progress()
         for place in sorted(self._present):
             if place not in state.battles and _opposed(self._ground(place)):
                 self._contact(place, None)  # forces that start in contact fight at once
@@ -104,6 +126,8 @@ class Simulation:
             self.env.process(self._sensor(side))
         if self.settings.supply:
             self.env.process(self._supply())
+            for convoy_id in sorted(state.convoys):
+                self.env.process(self._convoy(state.convoys[convoy_id]))
         for side in scenario.sides:
             for objective in side.mission.objectives:
                 key = f"{side.id}:{objective.id}"
@@ -131,14 +155,17 @@ class Simulation:
             self._scan(side, scan, delay=0.0)
 
     # ----------------------------------------------------------------- helpers
-    def _wait(self, delay: float, phase: int) -> Event:
-        return _Phased(self.env, delay, phase)
+    def _wait(self, delay: float, phase: int, rank: float = 0.0) -> Event:
+        return _Phased(self.env, delay, phase + rank)
 
     def _sorted_units(self) -> Iterator[UnitState]:
         return (self.state.units[uid] for uid in sorted(self.state.units))
 
     def _modes(self, unit: UnitState) -> frozenset[str]:
         return self._types[unit.type].modes
+
+    def _leg(self, unit: UnitState, source: str, target: str) -> dict:
+        return self.theater.leg(self._modes(unit), source, target)
 
     def _efficiency(self, unit: UnitState) -> float:
         """Combat power and speed factor from supply: full above 25 % of a load, half when dry."""
@@ -153,17 +180,38 @@ class Simulation:
                 by_side[unit.side].append(unit)
         return by_side
 
+    # ------------------------------------------------------------------- slots
+    def _slots_for(self, key: tuple, capacity: int) -> simpy.PriorityResource:
+        if key not in self._slots:
+            self._slots[key] = simpy.PriorityResource(self.env, capacity=capacity)
+        return self._slots[key]
+
+    def _request(self, slots: simpy.PriorityResource, unit: UnitState):
+        """A slot request served first come, first served; ties by unit id."""
+        if unit.queued_hour is None:
+            unit.queued_hour = self.env.now
+        return slots.request(priority=(unit.queued_hour, unit.id))
+
+    def _holds_slot(self, unit: UnitState) -> bool:
+        if unit.busy_until is not None:
+            return True
+        if unit.next_place is None:
+            return False
+        return self._leg(unit, unit.location, unit.next_place)["capacity"] is not None
+
     # ---------------------------------------------------------------- movement
     def _unit(self, unit: UnitState):
-        now = self.env.now
-        if unit.arrives_hour > now:
-            yield self._wait(unit.arrives_hour - now, PHASE_MOVE)
-            self._arrive(unit, unit.location, travelled=False)
+        if self._arrival_pending(unit):
+            yield self._wait(unit.arrives_hour - self.env.now, PHASE_MOVE, self._rank[unit.id])
+            unit.berthing = self._places[unit.location].capacity is not None
+            if not unit.berthing:
+                self._settle(unit, unit.location)
+        if unit.berthing:  # landing by sea or arriving at a capacity-limited place
+            yield from self._berth(unit)
         elif unit.next_place is not None:
-            yield self._wait(unit.arrive_hour - now, PHASE_MOVE)
-            self._arrive(unit, unit.next_place, travelled=True)
-        if unit.domain == "air" and unit.action == "strike":
-            yield from self._air_strikes(unit)
+            yield from self._ride_leg(unit)
+        if unit.domain == "air" and unit.action in AIR_ACTIONS:
+            yield from self._sorties(unit)
             return
         while unit.alive:
             battle = self._battle_done.get(unit.location)
@@ -174,22 +222,71 @@ class Simulation:
                 return
             yield from self._travel(unit, unit.path[0])
 
+    def _arrival_pending(self, unit: UnitState) -> bool:
+        """A reinforcement still to arrive (one due now has not: runs stop before `until`)."""
+        return unit.arrives_hour > 0 and unit.arrives_hour >= self.env.now
+
     def _travel(self, unit: UnitState, destination: str):
-        leg = self.theater.leg(self._modes(unit), unit.location, destination)
-        speed = unit.speed_kph * leg["speed_factor"] * self._efficiency(unit)
-        hours = leg["length_km"] / speed * self._travel_noise(unit)
-        if leg["capacity"] is not None:
-            slots = self._route_slots.setdefault(
-                leg["key"], simpy.Resource(self.env, capacity=leg["capacity"])
-            )
-            with slots.request() as request:
-                yield request
-                self._depart(unit, destination, hours)
-                yield self._wait(hours, PHASE_MOVE)
+        leg = self._leg(unit, unit.location, destination)
+        if leg["capacity"] is None:
+            self._depart(unit, destination, leg)
+            yield from self._ride(unit)
         else:
-            self._depart(unit, destination, hours)
-            yield self._wait(hours, PHASE_MOVE)
-        self._arrive(unit, destination, travelled=True)
+            slots = self._slots_for(("route", leg["key"]), leg["capacity"])
+            with self._request(slots, unit) as request:
+                yield request
+                unit.queued_hour = None
+                self._depart(unit, destination, leg)
+                yield from self._ride(unit)
+        yield from self._land(unit, leg)
+
+    def _ride_leg(self, unit: UnitState):
+        """Finish the leg a rebuilt unit is on (taking back the route's slot if limited)."""
+        leg = self._leg(unit, unit.location, unit.next_place)
+        if leg["capacity"] is None:
+            yield from self._ride(unit)
+        else:
+            with self._request(self._slots_for(("route", leg["key"]), leg["capacity"]), unit) as r:
+                yield r
+                unit.queued_hour = None
+                yield from self._ride(unit)
+        yield from self._land(unit, leg)
+
+    def _ride(self, unit: UnitState):
+        """Wait for the end of the leg; a contact on the route may turn the unit back."""
+        while True:
+            try:
+                yield self._wait(unit.arrive_hour - self.env.now, PHASE_MOVE, self._rank[unit.id])
+                return
+            except simpy.Interrupt:
+                continue  # `_meet` changed the leg: wait for the new arrival hour
+
+    def _land(self, unit: UnitState, leg: dict):
+        """End of a leg: arrive, after a berth if landing by sea at a capacity-limited port."""
+        place = unit.next_place
+        self._on_edge[leg["key"]].discard(unit.id)
+        unit.location = place
+        unit.next_place = unit.depart_hour = unit.arrive_hour = None
+        unit.legs += 1
+        if leg["mode"] == "sea" and unit.domain == "land" and self._places[place].capacity:
+            unit.berthing = True
+            yield from self._berth(unit)
+        else:
+            self._settle(unit, place)
+
+    def _berth(self, unit: UnitState):
+        """Hold one of the place's berths for its handling time, queueing if all are taken."""
+        place = self._places[unit.location]
+        slots = self._slots_for(("place", place.id), place.capacity)
+        with self._request(slots, unit) as request:
+            yield request
+            unit.queued_hour = None
+            if unit.busy_until is None:
+                unit.busy_until = self.env.now + place.handling_hours
+            yield self._wait(unit.busy_until - self.env.now, PHASE_MOVE, self._rank[unit.id])
+            unit.busy_until = None
+        unit.berthing = False
+        self._settle(unit, unit.location)
 
     def _travel_noise(self, unit: UnitState) -> float:
         """Lognormal travel-time factor with mean 1 and the scenario's coefficient of variation."""
@@ -200,24 +297,83 @@ class Simulation:
         z = _NORMAL.inv_cdf(keyed_uniform(self.seed, "move", unit.id, unit.legs))
         return math.exp(sigma * z - sigma * sigma / 2)
 
-    def _depart(self, unit: UnitState, destination: str, hours: float) -> None:
+    def _depart(self, unit: UnitState, destination: str, leg: dict) -> None:
+        speed = unit.speed_kph * leg["speed_factor"] * self._efficiency(unit)
+        hours = leg["length_km"] / speed * self._travel_noise(unit)
         unit.path.pop(0)
         self._present[unit.location].discard(unit.id)
         unit.next_place = destination
         unit.depart_hour = self.env.now
         unit.arrive_hour = self.env.now + hours
+        if unit.domain != "air":
+            for other_id in sorted(self._on_edge[leg["key"]]):
+                self._schedule_meeting(unit, self.state.units[other_id])
+        self._on_edge[leg["key"]].add(unit.id)
 
-    def _arrive(self, unit: UnitState, place: str, travelled: bool) -> None:
-        unit.location = place
-        unit.next_place = unit.depart_hour = unit.arrive_hour = None
-        if travelled:
-            unit.legs += 1
+    def _settle(self, unit: UnitState, place: str) -> None:
+        """A unit is at a place and stops there (or passes through): contact or control."""
         if not unit.path and unit.domain != "air":
             unit.posture = "defend"
         self._present[place].add(unit.id)
         if unit.domain != "air":
             self._contact(place, unit.side)
 
+    # ------------------------------------------------------- contact on routes
+    def _schedule_meeting(self, unit: UnitState, other: UnitState) -> None:
+        """Schedule where two enemy units travelling a route towards each other meet."""
+        if (
+            other.side == unit.side
+            or other.domain == "air"
+            or _domain_class(other) != _domain_class(unit)
+            or other.location != unit.next_place
+            or other.next_place != unit.location
+        ):
+            return
+        h_unit = unit.arrive_hour - unit.depart_hour
+        h_other = other.arrive_hour - other.depart_hour
+        if h_unit <= 0 or h_other <= 0:
+            return
+        # unit's fraction of the route at t is (t - d_u)/h_u; the other's is 1 - (t - d_o)/h_o.
+        hour = (1 + unit.depart_hour / h_unit + other.depart_hour / h_other) / (
+            1 / h_unit + 1 / h_other
+        )
+        if hour >= self.env.now:
+            first, second = sorted((unit.id, other.id))
+            self.env.process(self._meet(first, second, hour))
+
+    def _schedule_meetings_in_progress(self) -> None:
+        for key in sorted(self._on_edge):
+            travellers = sorted(self._on_edge[key])
+            for i, first in enumerate(travellers):
+                for second in travellers[i + 1 :]:
+                    self._schedule_meeting(self.state.units[first], self.state.units[second])
+
+    def _meet(self, first_id: str, second_id: str, hour: float):
+        """Two enemy columns meet on a route: the one nearer its start falls back there and
+        stands; the other presses on and fights it at that place (battles are at places)."""
+        yield self._wait(hour - self.env.now, PHASE_MOVE, self._rank[first_id])
+        first, second = self.state.units[first_id], self.state.units[second_id]
+        if not (
+            first.alive
+            and second.alive
+            and first.next_place == second.location
+            and second.next_place == first.location
+        ):
+            return  # one of them died, arrived or was turned back by another meeting
+        progress = (self.env.now - first.depart_hour) / (first.arrive_hour - first.depart_hour)
+        back, progress = (first, progress) if progress <= 0.5 else (second, 1 - progress)
+        leg_hours = back.arrive_hour - back.depart_hour
+        origin = back.location
+        back.location, back.next_place = back.next_place, origin
+        back.depart_hour = self.env.now - (1 - progress) * leg_hours
+        back.arrive_hour = self.env.now + progress * leg_hours
+        back.path, back.action, back.target = [], "defend", origin
+        self._movers[back.id].interrupt("contact on route")
+        key = self._leg(back, back.location, origin)["key"]
+        for other_id in sorted(self._on_edge[key] - {back.id}):
+            self._schedule_meeting(back, self.state.units[other_id])
+
+    # ------------------------------------------------------------------ battle
     def _contact(self, place: str, side: str | None) -> None:
         """A unit arrived: start a battle if enemies hold the place, else take control."""
         ground = self._ground(place)
@@ -235,14 +391,13 @@ class Simulation:
         elif side in ground and len(ground) == 1:
             self.state.control[place] = side
 
-    # ------------------------------------------------------------------ battle
     def _battle(self, place: str):
         battle = self.state.battles[place]
         dt = self.settings.combat_step_hours
         ended_hour = None
         while True:
             next_tick = (math.floor(battle.last_tick / dt + 1e-9) + 1) * dt
-            yield self._wait(next_tick - self.env.now, PHASE_BATTLE)
+            yield self._wait(next_tick - self.env.now, PHASE_BATTLE, self._place_rank[place])
             ground = self._ground(place)
             if not _opposed(ground):
                 break
@@ -334,22 +489,20 @@ class Simulation:
         return matrix
 
     def _salvo(self, units_a: list[UnitState], units_b: list[UnitState], rng) -> None:
-        def pooled(units: list[UnitState]) -> tuple[float, float, float, float]:
-            total = sum(u.strength for u in units)
-            params = [(u, self._types[u.type].salvo) for u in units]
-            offense = sum(u.strength * p.offense * self._efficiency(u) for u, p in params)
-            defense = sum(u.strength * p.defense for u, p in params)
-            staying = sum(u.strength * p.staying_power for u, p in params)
-            return total, offense / total, defense / total, staying / total
-
-        a, a_off, a_def, a_stay = pooled(units_a)
-        b, b_off, b_def, b_stay = pooled(units_b)
+        a, a_off, a_def, a_stay = self._pooled_salvo(units_a)
+        b, b_off, b_def, b_stay = self._pooled_salvo(units_b)
         loss_a, loss_b = salvo_exchange(a, b, a_off, a_def, a_stay, b_off, b_def, b_stay, rng)
-        for units, total, loss in ((units_a, a, loss_a), (units_b, b, loss_b)):
-            for unit in units:
-                unit.strength = max(0.0, unit.strength - loss * unit.strength / total)
-                if unit.strength <= 1e-9:
-                    unit.strength = 0.0
+        _spread_loss(units_a, loss_a)
+        _spread_loss(units_b, loss_b)
+
+    def _pooled_salvo(self, units: list[UnitState]) -> tuple[float, float, float, float]:
+        """Total strength and strength-weighted offense, defense and staying power."""
+        total = sum(u.strength for u in units)
+        params = [(u, self._types[u.type].salvo) for u in units]
+        offense = sum(u.strength * p.offense * self._efficiency(u) for u, p in params)
+        defense = sum(u.strength * p.defense for u, p in params)
+        staying = sum(u.strength * p.staying_power for u, p in params)
+        return total, offense / total, defense / total, staying / total
 
     def _break_contact(self, battle: BattleState, place: str) -> None:
         """A side whose strength fell below the break fraction pulls back to a safe neighbour."""
@@ -383,7 +536,13 @@ class Simulation:
         return min(options)[1] if options else None
 
     # -------------------------------------------------------------- air power
-    def _air_strikes(self, unit: UnitState):
+    def _sorties(self, unit: UnitState):
+        """Sortie waves from the unit's base against its target place (strike or interdict).
+
+        Without an airfield capacity the waves fly every turnaround on a fixed grid; with one,
+        each wave first needs a slot, held for the turnaround (rearm, refuel), so wings sharing
+        a crowded base fly less often.
+        """
         unit_type = self._types[unit.type]
         target = unit.target
         if target is None or self.theater.distance_km(unit.location, target) > (
@@ -391,31 +550,107 @@ class Simulation:
         ):
             return
         turnaround = unit_type.turnaround_hours
+        base = self._places[unit.location]
         while unit.alive:
-            wave = math.floor(self.env.now / turnaround + 1e-9) + 1
-            yield self._wait(wave * turnaround - self.env.now, PHASE_BATTLE)
-            enemies = [
-                u
-                for side, units in self._ground(target).items()
-                if side != unit.side
-                for u in units
-            ]
-            if not enemies:
+            if base.capacity is None:
+                wave = math.floor(self.env.now / turnaround + 1e-9) + 1
+                yield self._wait(wave * turnaround - self.env.now, PHASE_FIRES, self._rank[unit.id])
+            else:
+                slots = self._slots_for(("place", base.id), base.capacity)
+                with self._request(slots, unit) as request:
+                    yield request
+                    unit.queued_hour = None
+                    if unit.busy_until is None:
+                        unit.busy_until = self.env.now + turnaround
+                    yield self._wait(
+                        unit.busy_until - self.env.now, PHASE_FIRES, self._rank[unit.id]
+                    )
+                    unit.busy_until = None
+            if unit.action == "strike":
+                self._strike(unit, target)
+            elif self.state.control.get(target) != unit.side:
+                unit.strength = max(0.0, unit.strength * (1 - AIR_LOSS_PER_SORTIE))
+
+    def _strike(self, unit: UnitState, target: str) -> None:
+        """One wave on the enemy at a place; damage weighs target type and terrain cover."""
+        enemies = [
+            u for side, units in self._ground(target).items() if side != unit.side for u in units
+        ]
+        if not enemies:
+            return
+        unit_type = self._types[unit.type]
+        cover = TERRAIN_DEFENSE_FACTOR[self._places[target].terrain]
+        exposure = [u.strength * unit_type.versus.get(u.type, 1.0) for u in enemies]
+        total = sum(u.strength for u in enemies)
+        turnaround = unit_type.turnaround_hours
+        # Fire is spread by strength (as in the ground laws) and scaled by the type multiplier.
+        damage = unit_type.lethality * unit.strength * self._efficiency(unit) * turnaround / cover
+        loss = AIR_LOSS_PER_SORTIE * unit.strength
+        if self.stochastic:
+            draws = keyed_rng(self.seed, "air", unit.id, round(self.env.now, 6))
+            numpy_rng = np.random.default_rng(draws.getrandbits(63))
+            damage, loss = (
+                float(numpy_rng.poisson(damage)),
+                float(numpy_rng.binomial(1, 0.5) * 2 * loss),
+            )
+        for enemy, weight in zip(enemies, exposure, strict=True):
+            enemy.strength = max(0.0, enemy.strength - damage * weight / total)
+            if enemy.strength <= 1e-9:
+                enemy.strength = 0.0
+                self._present[target].discard(enemy.id)
+        unit.strength = max(0.0, unit.strength - loss)
+
+    # ----------------------------------------------------------- coastal fires
+    def _coastal_fires(self, battery: UnitState):
+        """A land anti-ship battery fires a salvo every reload at the strongest enemy ship
+        group its side has a live track on within range. It aims at the reported place: if the
+        ships have moved on, the salvo is wasted (fog of war)."""
+        unit_type = self._types[battery.type]
+        reload = unit_type.turnaround_hours
+        while battery.alive:
+            wave = math.floor(self.env.now / reload + 1e-9) + 1
+            yield self._wait(wave * reload - self.env.now, PHASE_FIRES, self._rank[battery.id])
+            if battery.id not in self._present[battery.location]:
+                continue  # on the move or not yet ashore
+            aim = self._coastal_target(battery, unit_type.anti_ship_range_km)
+            if aim is None:
                 continue
-            total = sum(u.strength for u in enemies)
-            damage = unit_type.lethality * unit.strength * self._efficiency(unit) * turnaround
-            loss = AIR_LOSS_PER_SORTIE * unit.strength
-            if self.stochastic:
-                rng = np.random.default_rng(
-                    keyed_rng(self.seed, "air", unit.id, wave).getrandbits(63)
-                )
-                damage, loss = float(rng.poisson(damage)), float(rng.binomial(1, 0.5) * 2 * loss)
-            for enemy in enemies:
-                enemy.strength = max(0.0, enemy.strength - damage * enemy.strength / total)
-                if enemy.strength <= 1e-9:
-                    enemy.strength = 0.0
-                    self._present[target].discard(enemy.id)
-            unit.strength = max(0.0, unit.strength - loss)
+            ships = [
+                self.state.units[uid]
+                for uid in sorted(self._present[aim])
+                if self.state.units[uid].side != battery.side
+                and self.state.units[uid].domain == "sea"
+                and self.state.units[uid].alive
+            ]
+            if not ships:
+                continue
+            rng = keyed_rng(self.seed, "coastal", battery.id, wave) if self.stochastic else None
+            salvo = unit_type.salvo
+            b, _, b_def, b_stay = self._pooled_salvo(ships)
+            offense = salvo.offense * self._efficiency(battery)
+            _, loss = salvo_exchange(
+                battery.strength, b, offense, 0.0, 1.0, 0.0, b_def, b_stay, rng
+            )
+            _spread_loss(ships, loss)
+
+    def _coastal_target(self, battery: UnitState, reach_km: float) -> str | None:
+        """Place of the strongest enemy ship track the battery's side holds, within reach."""
+        now = self.env.now
+        stale = self.scenario.side(battery.side).track_stale_hours
+        best: tuple[float, str] | None = None
+        tracks = self.state.detections[battery.side]
+        for reports in (tracks[unit_id] for unit_id in sorted(tracks)):
+            known = [r for r in reports if r.reported_hour <= now]
+            if not known or now - known[-1].seen_hour > stale:
+                continue
+            track = known[-1]
+            if self._types[track.type].domain != "sea":
+                continue
+            if self.theater.distance_km(battery.location, track.place) > reach_km:
+                continue
+            if best is None or track.strength > best[0]:
+                best = (track.strength, track.place)
+        return None if best is None else best[1]
 
     # ----------------------------------------------------------------- sensing
     def _sensor(self, side: str):
@@ -480,35 +715,28 @@ class Simulation:
             )
             del reports[:-DETECTIONS_KEPT]
 
-    # ------------------------------------------------------------------ supply
+    # --------------------------------------------------------------- logistics
     def _supply(self):
         tick = math.ceil(self.env.now / SUPPLY_INTERVAL_HOURS - 1e-9)
         while True:
             yield self._wait(tick * SUPPLY_INTERVAL_HOURS - self.env.now, PHASE_SUPPLY)
             for side in self._sides:
-                self._resupply(side)
+                self._consume_and_request(side)
             tick += 1
 
-    def _resupply(self, side: str) -> None:
-        """Land units linked to an own supply source by ground not held by the enemy refill."""
+    def _consume_and_request(self, side: str) -> None:
+        """Hourly: land units use supply by activity, refill at own sources, and units running
+        low away from a source get a convoy from the nearest source they can be reached from."""
         control = self.state.control
-        sources = [
-            p.id for p in self.scenario.places if p.supply_source and control.get(p.id) == side
-        ]
-        graph = self.theater.domain_graph(frozenset({"road", "rail"}))
-        supplied = set(sources)
-        frontier = list(sources)
-        while frontier:
-            place = frontier.pop()
-            for other in graph.neighbors(place):
-                if other not in supplied and control.get(other) in (None, side):
-                    supplied.add(other)
-                    frontier.append(other)
         now = self.env.now
+        pending = {c.for_unit for c in self.state.convoys.values()}
+        needy = []
         for unit in self.state.units.values():
             if unit.side != side or unit.domain != "land" or not unit.active(now):
                 continue
-            if unit.next_place is None and unit.location in supplied:
+            place = self._places[unit.location]
+            at_source = place.supply_source and control.get(place.id) == side
+            if unit.next_place is None and not unit.berthing and at_source:
                 unit.supply = min(1.0, unit.supply + RESUPPLY_PER_HOUR * SUPPLY_INTERVAL_HOURS)
                 continue
             activity = (
@@ -516,6 +744,159 @@ class Simulation:
             )
             use = self._types[unit.type].consumption_per_hour * activity * SUPPLY_INTERVAL_HOURS
             unit.supply = max(0.0, unit.supply - use)
+            logistics = self.settings.logistics
+            stationary = unit.next_place is None and not unit.berthing
+            if stationary and unit.supply < logistics.request_below and unit.id not in pending:
+                needy.append(unit)
+        if needy:
+            self._dispatch(side, sorted(needy, key=lambda u: u.id))
+
+    def _dispatch(self, side: str, units: list[UnitState]) -> None:
+        distances, paths = self._supply_network(side)
+        for unit in units:
+            route = self._supply_route(unit.location, distances, paths)
+            if route is None:
+                continue
+            self.state.convoys_sent += 1
+            convoy = ConvoyState(
+                id=f"{side}-convoy-{self.state.convoys_sent}",
+                side=side,
+                for_unit=unit.id,
+                cargo=self.settings.logistics.convoy_load,
+                location=route[0],
+                path=route[1:],
+            )
+            self.state.convoys[convoy.id] = convoy
+            self.env.process(self._convoy(convoy))
+
+    def _supply_network(self, side: str) -> tuple[dict, dict]:
+        """Shortest road/rail routes from the side's sources through places it can use."""
+        control = self.state.control
+        hostile = frozenset(p for p, holder in control.items() if holder not in (None, side))
+        sources = sorted(
+            p.id for p in self.scenario.places if p.supply_source and control.get(p.id) == side
+        )
+        key = (side, hostile, tuple(sources))
+        if key not in self._supply_routes:
+            graph = nx.restricted_view(self.theater.domain_graph(LAND_MODES), hostile, [])
+            self._supply_routes[key] = (
+                nx.multi_source_dijkstra(graph, sources, weight="cost") if sources else ({}, {})
+            )
+        return self._supply_routes[key]
+
+    def _supply_route(self, place: str, distances: dict, paths: dict) -> list[str] | None:
+        """Route from the nearest source to `place`, which may be enemy-held (an attacker's
+        objective): then the route ends with one hop from an own-usable neighbour."""
+        if place in distances:
+            return list(paths[place])
+        graph = self.theater.domain_graph(LAND_MODES)
+        if place not in graph:
+            return None
+        options = [
+            (distances[n] + graph[n][place]["cost"], n)
+            for n in graph.neighbors(place)
+            if n in distances
+        ]
+        if not options:
+            return None
+        return [*paths[min(options)[1]], place]
+
+    def _convoy(self, convoy: ConvoyState):
+        """A convoy drives to its unit, leg by leg; it can be lost at any place it enters."""
+        speed = self.settings.logistics.convoy_speed_kph
+        interval = SUPPLY_INTERVAL_HOURS
+        if convoy.next_place is None and not convoy.path:
+            # Waiting for its unit: look again on the supply grid, as the straight run does.
+            tick = math.ceil(self.env.now / interval - 1e-9) * interval
+            yield self._wait(tick - self.env.now, PHASE_CONVOY, _convoy_rank(convoy))
+        while True:
+            if convoy.next_place is None:
+                if not convoy.path and not self._deliver(convoy):
+                    if convoy.id not in self.state.convoys:
+                        return
+                    tick = (math.floor(self.env.now / interval + 1e-9) + 1) * interval
+                    yield self._wait(tick - self.env.now, PHASE_CONVOY, _convoy_rank(convoy))
+                    continue
+                if convoy.id not in self.state.convoys:
+                    return
+                leg = self.theater.leg(LAND_MODES, convoy.location, convoy.path[0])
+                convoy.next_place = convoy.path.pop(0)
+                convoy.depart_hour = self.env.now
+                convoy.arrive_hour = self.env.now + leg["length_km"] / (speed * leg["speed_factor"])
+            yield self._wait(convoy.arrive_hour - self.env.now, PHASE_CONVOY, _convoy_rank(convoy))
+            convoy.location = convoy.next_place
+            convoy.next_place = convoy.depart_hour = convoy.arrive_hour = None
+            convoy.legs += 1
+            cause = self._interdiction(convoy)
+            if cause is not None:
+                self._end_convoy(convoy, cause)
+                return
+
+    def _deliver(self, convoy: ConvoyState) -> bool:
+        """Hand over the cargo if the unit is here; else re-route to it. False: not yet."""
+        unit = self.state.units[convoy.for_unit]
+        if not unit.alive:
+            self._end_convoy(convoy, "undelivered: unit destroyed")
+            return False
+        if unit.next_place is None and not unit.berthing and unit.location == convoy.location:
+            given = min(convoy.cargo, 1.0 - unit.supply)
+            unit.supply += given
+            self._end_convoy(convoy, "delivered", cargo=given)
+            return True
+        if unit.next_place is not None or unit.berthing:
+            return False  # the unit is moving: look again next hour
+        hostile = frozenset(
+            p for p, h in self.state.control.items() if h not in (None, convoy.side)
+        )
+        route = self.theater.path(LAND_MODES, convoy.location, unit.location, hostile)
+        if route is None:
+            self._end_convoy(convoy, "undelivered: no route")
+            return False
+        convoy.path = list(route[1:])
+        return True
+
+    def _interdiction(self, convoy: ConvoyState) -> str | None:
+        """Why a convoy entering its current place is lost, if it is: enemy control or enemy
+        troops there and none of its own, or enemy air interdicting the place (a chance per
+        aircraft)."""
+        place = convoy.location
+        ground = self._ground(place)
+        held = self.state.control.get(place) not in (None, convoy.side)
+        if (held or ground) and convoy.side not in ground:  # no own troops to secure it
+            return "destroyed by enemy ground forces"
+        aircraft = sum(
+            u.strength
+            for u in self.state.units.values()
+            if u.side != convoy.side
+            and u.action == "interdict"
+            and u.target == place
+            and u.active(self.env.now)
+            and self.theater.distance_km(u.location, place) <= self._types[u.type].sortie_range_km
+        )
+        if aircraft <= 0:
+            return None
+        per_aircraft = self.settings.logistics.interdiction_per_aircraft
+        p_kill = 1.0 - (1.0 - per_aircraft) ** aircraft
+        if self.stochastic:
+            if keyed_uniform(self.seed, "interdict", convoy.id, convoy.legs) < p_kill:
+                return "destroyed by air interdiction"
+            return None
+        convoy.cargo *= 1.0 - p_kill  # expected value in deterministic runs
+        return None
+
+    def _end_convoy(self, convoy: ConvoyState, result: str, cargo: float | None = None) -> None:
+        self.state.logistics_log.append(
+            {
+                "hour": self.env.now,
+                "convoy": convoy.id,
+                "side": convoy.side,
+                "unit": convoy.for_unit,
+                "place": convoy.location,
+                "result": result,
+                "cargo": round(convoy.cargo if cargo is None else cargo, 6),
+            }
+        )
+        del self.state.convoys[convoy.id]
 
     # ------------------------------------------------------------- bookkeeping
     def _deadline(self, key: str, place: str, hour: float):
@@ -534,6 +915,18 @@ class Simulation:
             hour += 1
 
 
+def _ranks(ids: Iterable[str]) -> dict[str, float]:
+    """Each id's place in sorted order, as a fraction in [0, 1)."""
+    ordered = sorted(ids)
+    return {key: i / (len(ordered) + 1) for i, key in enumerate(ordered)}
+
+
+def _convoy_rank(convoy: ConvoyState) -> float:
+    """Convoys in the order they were sent (ids end in their serial number)."""
+    serial = int(convoy.id.rsplit("-", 1)[1])
+    return 1.0 - 1.0 / (serial + 1)
+
+
 def _domain_class(unit: UnitState) -> str:
     return "sea" if unit.domain == "sea" else "land"
 
@@ -542,6 +935,17 @@ def _opposed(ground: dict[str, list[UnitState]]) -> bool:
     """Whether two sides face each other in the same domain (ships fight ships, land land)."""
     classes = [{_domain_class(u) for u in units} for units in ground.values()]
     return len(classes) >= 2 and bool(classes[0] & classes[1])
+
+
+def _spread_loss(units: list[UnitState], loss: float) -> None:
+    """Share a loss of strength over units in proportion to their strength."""
+    total = sum(u.strength for u in units)
+    if total <= 0:
+        return
+    for unit in units:
+        unit.strength = max(0.0, unit.strength - loss * unit.strength / total)
+        if unit.strength <= 1e-9:
+            unit.strength = 0.0
 
 
 def apply_orders(
@@ -559,9 +963,12 @@ def apply_orders(
         if unit is None or not unit.alive:
             rejected.append(f"{task.unit}: no such live unit")
             continue
+        if task.action in AIR_ACTIONS and unit.domain != "air":
+            rejected.append(f"{task.unit}: only air units can {task.action}")
+            continue
         unit.action, unit.target = task.action, task.target
         start = unit.next_place or unit.location
-        if task.action == "strike" or task.target is None or task.target == start:
+        if task.action in AIR_ACTIONS or task.target is None or task.target == start:
             unit.path = []
             if task.action in ("defend", "hold") and unit.next_place is None:
                 unit.posture = "defend"

@@ -18,7 +18,9 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 __all__ = [
+    "AIR_ACTIONS",
     "AttritionLaw",
+    "LogisticsSettings",
     "Objective",
     "Order",
     "Place",
@@ -37,7 +39,9 @@ Domain = Literal["land", "sea", "air"]
 Terrain = Literal["open", "forest", "urban", "mountain", "marsh", "desert", "water", "beach"]
 Posture = Literal["attack", "defend", "move", "reserve", "withdraw"]
 AttritionLaw = Literal["square", "linear", "mixed", "salvo"]
-Action = Literal["move", "attack", "defend", "hold", "withdraw", "strike"]
+Action = Literal["move", "attack", "defend", "hold", "withdraw", "strike", "interdict"]
+#: Actions only air units can carry out (sorties against a place from the unit's base).
+AIR_ACTIONS = frozenset({"strike", "interdict"})
 
 #: Which route modes a unit of each domain may travel on.
 DOMAIN_MODES: dict[str, frozenset[str]] = {
@@ -73,6 +77,14 @@ class Place(_Strict):
     control: str | None = Field(default=None, description="Side holding the place at start.")
     supply_source: bool = Field(
         default=False, description="Units of the controlling side draw supply here."
+    )
+    capacity: int | None = Field(
+        default=None,
+        ge=1,
+        description="Units handled at once: port berths for landings, airfield sortie slots.",
+    )
+    handling_hours: float = Field(
+        default=4.0, gt=0, description="Hours a landing or arriving unit occupies a berth."
     )
 
 
@@ -123,6 +135,11 @@ class UnitType(_Strict):
         default=0.004, description="Fraction of basic load used per hour when active."
     )
     amphibious: bool = Field(default=False, description="Land unit that can also move by sea.")
+    anti_ship_range_km: NonNegative = Field(
+        default=0.0,
+        description="Land units: reach of anti-ship missile salvos (uses `salvo`, every "
+        "`turnaround_hours`) against ships their side has detected.",
+    )
 
     @property
     def modes(self) -> frozenset[str]:
@@ -196,6 +213,22 @@ class Order(_Strict):
     at_hour: NonNegative = 0.0
 
 
+class LogisticsSettings(_Strict):
+    """Convoys that carry supply from sources to units (see the engine's logistics section)."""
+
+    convoy_speed_kph: float = Field(default=30.0, gt=0)
+    convoy_load: float = Field(
+        default=0.5, gt=0, le=1, description="Basic loads one convoy carries."
+    )
+    request_below: Probability = Field(
+        default=0.7, description="A unit asks for a convoy when its supply falls below this."
+    )
+    interdiction_per_aircraft: Probability = Field(
+        default=0.02,
+        description="Chance one interdicting aircraft stops a convoy passing its target place.",
+    )
+
+
 class PlanningSettings(_Strict):
     """Budget of the planner's Decide step."""
 
@@ -224,6 +257,7 @@ class Settings(_Strict):
     )
     scan_interval_hours: float = Field(default=1.0, gt=0)
     supply: bool = Field(default=True, description="Model supply; off for validation runs.")
+    logistics: LogisticsSettings = Field(default_factory=LogisticsSettings)
     planning: PlanningSettings = Field(default_factory=PlanningSettings)
 
 
@@ -419,6 +453,15 @@ def _semantic_problems(scenario: Scenario) -> list[tuple[tuple[Any, ...], str]]:
         salvo = scenario.settings.naval_attrition == "salvo"
         if unit_type.domain == "sea" and unit_type.salvo is None and salvo:
             problems.append((("unit_types", name, "salvo"), "ship types need salvo parameters"))
+        if unit_type.anti_ship_range_km > 0:
+            if unit_type.domain != "land":
+                problems.append(
+                    (("unit_types", name, "anti_ship_range_km"), "only land units fire at ships")
+                )
+            if unit_type.salvo is None:
+                problems.append(
+                    (("unit_types", name, "salvo"), "anti-ship units need salvo parameters")
+                )
     for i, unit in enumerate(scenario.units):
         if unit.side not in side_ids:
             problems.append((("units", i, "side"), f"unknown side {unit.side!r}"))
@@ -450,6 +493,16 @@ def _semantic_problems(scenario: Scenario) -> list[tuple[tuple[Any, ...], str]]:
             problems.append((("orders", i, "target"), f"unknown place {order.target!r}"))
         if order.action not in ("hold", "defend") and order.target is None:
             problems.append((("orders", i, "target"), f"action {order.action!r} needs a target"))
+        spec = next((u for u in scenario.units if u.id == order.unit), None)
+        domain = (
+            scenario.unit_types[spec.type].domain
+            if spec and spec.type in scenario.unit_types
+            else None
+        )
+        if order.action in AIR_ACTIONS and domain not in (None, "air"):
+            problems.append(
+                (("orders", i, "action"), f"only air units can {order.action} (unit is {domain})")
+            )
     if problems:
         return problems  # reachability needs sound references
     problems += _reachability_problems(scenario)

@@ -13,7 +13,15 @@ from typing import Any
 
 from sim.scenario import Scenario
 
-__all__ = ["BattleState", "Detection", "Tasking", "UnitState", "WorldState", "initial_state"]
+__all__ = [
+    "BattleState",
+    "ConvoyState",
+    "Detection",
+    "Tasking",
+    "UnitState",
+    "WorldState",
+    "initial_state",
+]
 
 
 @dataclass
@@ -38,6 +46,9 @@ class UnitState:
     arrive_hour: float | None = None
     legs: int = 0  # routes completed; keys the unit's travel-time draws
     supply: float = 1.0
+    berthing: bool = False  # at a capacity-limited place, waiting for or using a berth
+    queued_hour: float | None = None  # waiting for a slot (route, berth, airfield) since
+    busy_until: float | None = None  # holding a berth or airfield slot until (landing, rearming)
 
     @property
     def alive(self) -> bool:
@@ -73,6 +84,22 @@ class BattleState:
 
 
 @dataclass
+class ConvoyState:
+    """A supply convoy on its way from a source to a unit (cargo in basic loads)."""
+
+    id: str
+    side: str
+    for_unit: str
+    cargo: float
+    location: str
+    path: list[str] = field(default_factory=list)
+    next_place: str | None = None
+    depart_hour: float | None = None
+    arrive_hour: float | None = None
+    legs: int = 0
+
+
+@dataclass
 class Tasking:
     """An order for one unit: `action` towards `target` (a place id)."""
 
@@ -92,6 +119,9 @@ class WorldState:
     battles: dict[str, BattleState] = field(default_factory=dict)
     objective_log: dict[str, str | None] = field(default_factory=dict)  # id -> holder at deadline
     battle_log: list[dict[str, Any]] = field(default_factory=list)
+    convoys: dict[str, ConvoyState] = field(default_factory=dict)
+    convoys_sent: int = 0  # numbers convoy ids
+    logistics_log: list[dict[str, Any]] = field(default_factory=list)  # deliveries and losses
 
     def clone(self) -> WorldState:
         """An independent deep copy."""
@@ -115,6 +145,9 @@ class WorldState:
             battles={k: BattleState(**v) for k, v in data["battles"].items()},
             objective_log=dict(data["objective_log"]),
             battle_log=list(data["battle_log"]),
+            convoys={k: ConvoyState(**v) for k, v in data.get("convoys", {}).items()},
+            convoys_sent=data.get("convoys_sent", 0),
+            logistics_log=list(data.get("logistics_log", [])),
         )
 
     def strength_by_side(self) -> dict[str, float]:

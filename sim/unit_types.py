@@ -59,6 +59,18 @@ DEFAULT_UNIT_TYPES: dict[str, UnitType] = {
         sensor_range_km=150,
         salvo=SalvoParameters(offense=0.5, defense=1.0, staying_power=1.5),
     ),
+    # Land-based anti-ship missile battery; strength counts launchers. Two ready missiles a
+    # launcher per salvo and a four-hour reload are typical of truck-mounted systems (Hughes,
+    # "Fleet Tactics and Coastal Combat", ch. 11, on coastal forces).
+    "coastal_missile": UnitType(
+        domain="land",
+        lethality=0.005,
+        speed_kph=40,
+        sensor_range_km=40,
+        anti_ship_range_km=200,
+        turnaround_hours=4,
+        salvo=SalvoParameters(offense=2.0, defense=0.0, staying_power=1.0),
+    ),
     "air_wing": UnitType(
         domain="air",
         lethality=0.010,

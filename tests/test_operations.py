@@ -1,0 +1,344 @@
+"""Operations in the engine against closed forms: berths, airfield slots, air strikes, coastal
+fires, convoys and their interdiction, contact on a route, and snapshot exactness for them all."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+import yaml
+
+from sim.engine import AIR_LOSS_PER_SORTIE, Simulation, apply_orders
+from sim.scenario import ScenarioError, parse_scenario
+from sim.state import Tasking, WorldState, initial_state
+from sim.theater import Theater
+from sim.unit_types import TERRAIN_DEFENSE_FACTOR
+
+PLACES = [
+    {"id": "west", "lat": 57.0, "lon": 24.0, "control": "a", "supply_source": True},
+    {"id": "mid", "lat": 57.0, "lon": 24.5, "terrain": "forest"},
+    {"id": "east", "lat": 57.0, "lon": 25.0, "control": "b", "supply_source": True},
+    {"id": "hill", "lat": 57.3, "lon": 24.5},
+    {"id": "port", "lat": 56.5, "lon": 24.0, "kind": "port", "capacity": 2, "handling_hours": 3},
+    {"id": "sea", "lat": 56.0, "lon": 24.0, "kind": "sea", "terrain": "water"},
+    {"id": "far_sea", "lat": 54.0, "lon": 24.0, "kind": "sea", "terrain": "water"},
+    {"id": "airbase", "lat": 57.5, "lon": 24.0, "kind": "airfield", "control": "a"},
+]
+ROUTES = [
+    {"from": "west", "to": "mid", "length_km": 60},
+    {"from": "mid", "to": "east", "length_km": 60},
+    {"from": "mid", "to": "hill", "length_km": 40},
+    {"from": "west", "to": "port"},
+    {"from": "west", "to": "airbase"},
+    {"from": "port", "to": "sea", "mode": "sea"},
+    {"from": "sea", "to": "far_sea", "mode": "sea"},
+    {"from": "airbase", "to": "east", "mode": "air"},
+]
+TYPES = {
+    "radar": {"lethality": 0, "sensor_range_km": 150, "detection_probability": 1.0},
+    "slow": {"speed_kph": 20, "consumption_per_hour": 0},
+    "fast": {"speed_kph": 30, "consumption_per_hour": 0},
+}
+
+
+def ops(units: list[dict], *, stochastic: bool = False, types=None, capacity=None, **settings):
+    """A small two-sided theater (road line west-mid-east, a port, sea areas, an airbase);
+    `capacity` sets the airbase's sortie slots."""
+    places = [
+        {**p, "capacity": capacity} if p["id"] == "airbase" and capacity else p for p in PLACES
+    ]
+    data = {
+        "id": "ops",
+        "places": places,
+        "routes": ROUTES,
+        "sides": [
+            {"id": "a", "planner": "scripted", "report_delay_hours": 1},
+            {"id": "b", "planner": "scripted"},
+        ],
+        "unit_types": {**TYPES, **(types or {})},
+        "units": units,
+        "settings": {
+            "stochastic": stochastic,
+            "horizon_hours": 96,
+            "break_fraction": 0,
+            "supply": False,
+            **settings,
+        },
+    }
+    return parse_scenario(yaml.safe_dump(data))
+
+
+def unit(uid, side, type_, location, strength=10.0) -> dict:
+    return {"id": uid, "side": side, "type": type_, "location": location, "strength": strength}
+
+
+def run(scenario, orders=(), until=24.0, seed=1, prepare=None):
+    theater = Theater(scenario)
+    state = initial_state(scenario)
+    if prepare:
+        prepare(state)
+    apply_orders(scenario, theater, state, list(orders))
+    simulation = Simulation(scenario, theater, state, seed=seed)
+    simulation.run(until)
+    return state, simulation
+
+
+def spy(monkeypatch, name: str) -> list[tuple[float, str]]:
+    """Record (hour, unit id) of every call of a Simulation method taking a unit first."""
+    calls = []
+    original = getattr(Simulation, name)
+
+    def record(self, unit, *args):
+        calls.append((self.env.now, unit.id))
+        return original(self, unit, *args)
+
+    monkeypatch.setattr(Simulation, name, record)
+    return calls
+
+
+# ------------------------------------------------------------------ capacity
+def test_reinforcements_land_through_the_ports_berths_in_turn(monkeypatch):
+    arrivals = [
+        {**unit(f"r{i}", "a", "infantry", "port"), "arrives_hour": 2.0} for i in range(1, 6)
+    ]
+    scenario = ops([*arrivals, unit("sentry", "b", "radar", "east")])
+    settled = spy(monkeypatch, "_settle")
+    run(scenario, until=20)
+    ashore = {uid: hour for hour, uid in settled}
+    # Two berths, three hours each, served in id order: (k - 1) // 2 full rounds of waiting.
+    for k in range(1, 6):
+        assert ashore[f"r{k}"] == pytest.approx(2.0 + 3.0 * ((k - 1) // 2 + 1))
+
+
+def test_landing_by_sea_waits_for_a_berth(monkeypatch):
+    marines = [unit(f"m{i}", "a", "marines", "sea") for i in range(1, 4)]
+    types = {"marines": {"amphibious": True, "speed_kph": 20}}
+    scenario = ops([*marines, unit("sentry", "b", "radar", "east")], types=types)
+    settled = spy(monkeypatch, "_settle")
+    theater = Theater(scenario)
+    leg = theater.leg(scenario.unit_types["marines"].modes, "sea", "port")
+    ride = leg["length_km"] / (20 * leg["speed_factor"])
+    run(scenario, [Tasking(m["id"], "move", "port") for m in marines], until=30)
+    ashore = {uid: hour for hour, uid in settled}
+    assert ashore["m1"] == pytest.approx(ride + 3) and ashore["m2"] == pytest.approx(ride + 3)
+    assert ashore["m3"] == pytest.approx(ride + 6)
+
+
+@pytest.mark.parametrize("capacity", [None, 1, 2])
+def test_airfield_slots_limit_sortie_waves(monkeypatch, capacity):
+    wings = [unit(f"w{i}", "a", "air_wing", "airbase") for i in range(1, 4)]
+    target = unit("target", "b", "infantry", "east", strength=10_000)
+    scenario = ops([*wings, target], capacity=capacity)
+    strikes = spy(monkeypatch, "_strike")
+    run(scenario, [Tasking(w["id"], "strike", "east") for w in wings], until=36)
+    waves = math.floor((36 - 1e-9) / 6)  # turnaround 6 h; a wave at exactly 36 is not yet flown
+    assert len(strikes) == waves * min(3, capacity or 3)
+    if capacity == 1:  # one slot: the wings take turns in order
+        assert [uid for _, uid in strikes] == ["w1", "w2", "w3", "w1", "w2"]
+
+
+# ---------------------------------------------------------------- air power
+def test_air_strike_damage_follows_type_multiplier_and_terrain_cover():
+    striker = {
+        "domain": "air",
+        "lethality": 0.01,
+        "versus": {"armor": 2.0},
+        "sortie_range_km": 500,
+        "turnaround_hours": 6,
+    }
+    scenario = ops(
+        [
+            unit("w", "a", "striker", "airbase", strength=10),
+            unit("tanks", "b", "armor", "mid", strength=30),
+            unit("rifles", "b", "infantry", "mid", strength=10),
+        ],
+        types={"striker": striker},
+    )
+    state, _ = run(scenario, [Tasking("w", "strike", "mid")], until=7)
+    cover = TERRAIN_DEFENSE_FACTOR["forest"]
+    damage = 0.01 * 10 * 6 / cover  # lethality x aircraft x hours, over the terrain cover
+    assert state.units["tanks"].strength == pytest.approx(30 - damage * 2.0 * 30 / 40)
+    assert state.units["rifles"].strength == pytest.approx(10 - damage * 1.0 * 10 / 40)
+    assert state.units["w"].strength == pytest.approx(10 * (1 - AIR_LOSS_PER_SORTIE))
+
+
+def test_only_air_units_take_strike_or_interdiction_orders():
+    scenario = ops([unit("inf", "a", "infantry", "west"), unit("x", "b", "radar", "east")])
+    state = initial_state(scenario)
+    rejected = apply_orders(scenario, Theater(scenario), state, [Tasking("inf", "strike", "mid")])
+    assert rejected == ["inf: only air units can strike"]
+    text = yaml.safe_dump(
+        {
+            **scenario.model_dump(by_alias=True, exclude={"unit_types"}),
+            "unit_types": TYPES,
+            "orders": [{"unit": "inf", "action": "interdict", "target": "mid"}],
+        }
+    )
+    with pytest.raises(ScenarioError) as err:
+        parse_scenario(text, source="ops.yaml")
+    assert "orders[0].action: only air units can interdict" in str(err.value)
+
+
+# ------------------------------------------------------------ coastal fires
+def coastal(ships_move: bool = False, radar: bool = True):
+    units = [
+        unit("battery", "a", "coastal_missile", "port", strength=6),
+        unit("group", "b", "surface_group", "sea", strength=4),
+    ]
+    if radar:
+        units.append(unit("radar", "a", "radar", "port"))
+    scenario = ops(units)
+    orders = [Tasking("group", "move", "far_sea")] if ships_move else []
+    return run(scenario, orders, until=5)[0]
+
+
+def test_coastal_battery_salvo_follows_hughes():
+    state = coastal()
+    # One salvo at H+4: 6 launchers x 2 missiles against 4 ships x 2 intercepts leaves 4
+    # leakers; 2 hits put a ship out of action (Hughes 1995): 2 ships lost.
+    assert state.units["group"].strength == pytest.approx(4 - (2 * 6 - 2 * 4) / 2)
+
+
+def test_coastal_battery_needs_a_track_and_fires_at_the_reported_place():
+    assert coastal(radar=False).units["group"].strength == 4  # no sensor reaches the ships
+    moved = coastal(ships_move=True)
+    assert moved.detections["a"]["group"][0].place == "sea"  # seen before it sailed
+    assert moved.units["group"].strength == 4  # the salvo fell where the ships had been
+
+
+def test_anti_ship_units_must_be_land_units_with_salvo_parameters():
+    text = yaml.safe_dump(
+        {
+            **ops([unit("x", "a", "radar", "west"), unit("y", "b", "radar", "east")]).model_dump(
+                by_alias=True, exclude={"unit_types"}
+            ),
+            "unit_types": {"boat": {"domain": "sea", "anti_ship_range_km": 100}},
+        }
+    )
+    with pytest.raises(ScenarioError) as err:
+        parse_scenario(text, source="ops.yaml")
+    message = str(err.value)
+    assert "unit_types.boat.anti_ship_range_km: only land units fire at ships" in message
+    assert "unit_types.boat.salvo: anti-ship units need salvo parameters" in message
+
+
+# -------------------------------------------------------------- logistics
+def convoy_run(extra_units=(), orders=(), stochastic=False, seed=1, until=10.0, at="mid"):
+    scenario = ops(
+        [unit("front", "a", "slow", at), unit("x", "b", "radar", "east"), *extra_units],
+        stochastic=stochastic,
+        supply=True,
+    )
+
+    def low_supply(state):
+        state.units["front"].supply = 0.5
+
+    state, _ = run(scenario, orders, until=until, seed=seed, prepare=low_supply)
+    theater = Theater(scenario)
+    leg = theater.leg(frozenset({"road"}), "west", "mid")
+    return state, leg["length_km"] / (30 * leg["speed_factor"])
+
+
+def test_a_convoy_drives_from_the_source_and_delivers_on_arrival():
+    # The unit at mid is down to half a load at H+0: a convoy leaves west (a's source) at once.
+    state, hours = convoy_run()
+    (entry,) = state.logistics_log
+    assert entry["result"] == "delivered" and entry["hour"] == pytest.approx(hours)
+    assert entry["cargo"] == pytest.approx(0.5)
+    assert state.units["front"].supply == pytest.approx(1.0)
+
+
+def test_air_interdiction_thins_convoys_by_the_per_aircraft_chance():
+    jammer = unit("hunters", "b", "air_wing", "airbase", strength=20)
+    p_kill = 1 - (1 - 0.02) ** 20
+    state, _ = convoy_run([jammer], [Tasking("hunters", "interdict", "mid")])
+    (entry,) = state.logistics_log
+    assert entry["cargo"] == pytest.approx(0.5 * (1 - p_kill))  # expected value, deterministic
+    lost = 0
+    runs = 300
+    for seed in range(runs):
+        state, _ = convoy_run(
+            [jammer], [Tasking("hunters", "interdict", "mid")], stochastic=True, seed=seed
+        )
+        lost += state.logistics_log[0]["result"] == "destroyed by air interdiction"
+    standard_error = math.sqrt(p_kill * (1 - p_kill) / runs)
+    assert abs(lost / runs - p_kill) < 3 * standard_error
+
+
+def test_a_convoy_entering_a_place_the_enemy_has_taken_is_lost():
+    # The unit is at hill, behind mid; a raider seizes the empty mid at H+1, the convoy that
+    # left west at H+0 drives into it at H+2, and no later convoy is sent through it.
+    raider = {**unit("raider", "b", "fast", "mid"), "arrives_hour": 1.0}
+    state, hours = convoy_run([raider], at="hill")
+    (entry,) = state.logistics_log
+    assert entry["result"] == "destroyed by enemy ground forces" and entry["place"] == "mid"
+    assert entry["hour"] == pytest.approx(hours)
+    assert state.control["mid"] == "b" and state.units["front"].supply == 0.5  # nothing came
+
+
+def test_a_convoy_reaches_a_unit_fighting_for_its_place():
+    raider = {**unit("raider", "b", "fast", "mid"), "arrives_hour": 1.0}
+    state, hours = convoy_run([raider])  # the unit holds mid: the raider attacks it there
+    assert "mid" in state.battles
+    assert state.logistics_log[0]["result"] == "delivered"
+    assert state.logistics_log[0]["hour"] == pytest.approx(hours)
+
+
+# ------------------------------------------------------------ contact en route
+def test_columns_meeting_on_a_road_fight_at_the_nearer_end():
+    scenario = ops([unit("A", "a", "fast", "west"), unit("B", "b", "slow", "mid")])
+    theater = Theater(scenario)
+    factor = theater.leg(frozenset({"road"}), "west", "mid")["speed_factor"]
+    h_a, h_b = 60 / (30 * factor), 60 / (20 * factor)
+    meet = 1 / (1 / h_a + 1 / h_b)  # both leave at H+0 towards each other
+    orders = [Tasking("A", "attack", "mid"), Tasking("B", "attack", "west")]
+    state, simulation = run(scenario, orders, until=meet + 1e-6)
+    b = state.units["B"]
+    # A covered 60 % of the road, so B is nearer its start: it turns back to mid.
+    assert (b.location, b.next_place) == ("west", "mid")
+    assert b.arrive_hour == pytest.approx(meet + (meet / h_b) * h_b)
+    simulation.run(20)
+    # A reaches mid first and takes it; B, back at mid at 2 x meet, attacks it there.
+    assert state.battles["mid"].start_hour == pytest.approx(2 * meet)
+    assert state.battles["mid"].defender == "a"
+    assert state.units["A"].location == "mid" and state.units["B"].location == "mid"
+
+
+# ------------------------------------------------------------ exactness
+def test_rebuilt_runs_equal_straight_runs_with_queues_convoys_and_meetings():
+    units = [
+        *[{**unit(f"r{i}", "a", "infantry", "port"), "arrives_hour": 1.5} for i in range(1, 5)],
+        *[unit(f"w{i}", "a", "air_wing", "airbase") for i in range(1, 3)],
+        unit("A", "a", "fast", "west"),
+        unit("B", "b", "slow", "mid"),
+        unit("front", "a", "slow", "west"),
+        unit("battery", "a", "coastal_missile", "port", strength=6),
+        unit("radar", "a", "radar", "port"),
+        unit("group", "b", "surface_group", "sea", strength=4),
+    ]
+    orders = [
+        Tasking("A", "attack", "mid"),
+        Tasking("B", "attack", "west"),
+        Tasking("w1", "strike", "mid"),
+        Tasking("w2", "strike", "mid"),
+        Tasking("front", "move", "mid"),
+    ]
+    for stochastic in (False, True):
+        scenario = ops(units, stochastic=stochastic, capacity=1, supply=True)
+        theater = Theater(scenario)
+
+        def fresh(scenario=scenario, theater=theater):
+            state = initial_state(scenario)
+            state.units["front"].supply = 0.4
+            apply_orders(scenario, theater, state, orders)
+            return state
+
+        straight = fresh()
+        Simulation(scenario, theater, straight, seed=5).run(30)
+        for cuts in ([1.5], [2.0, 4.5], [3.3, 6.0, 9.0], [12.0]):
+            state = fresh()
+            for cut in [*cuts, 30.0]:
+                Simulation(scenario, theater, state, seed=5).run(cut)
+                state = WorldState.from_dict(json.loads(json.dumps(state.to_dict())))
+            assert state.to_dict() == straight.to_dict(), (stochastic, cuts)
