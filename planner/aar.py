@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from doctrine import DoctrineIndex
-from sim.outcome import evaluate
+from sim.outcome import evaluate, logistics_summary
 from sim.scenario import Scenario
 from sim.state import WorldState
 
@@ -92,6 +92,7 @@ def build_aar(
             "attainment": {k: round(r.attainment, 4) for k, r in outcome.sides.items()},
             "control": world.control,
             "battles": world.battle_log,
+            "logistics": logistics_summary(scenario, world),
         },
         "doctrine_cited": [
             {
@@ -141,6 +142,20 @@ def render_markdown(aar: dict[str, Any]) -> str:
             f"| {side} | {outcome['initial_strength'][side]:g} | {surviving:g} | "
             f"{_md(got)} ({sum(achieved.values())}/{len(achieved)}) |"
         )
+    logistics = outcome.get("logistics", {})
+    if any(row["sent"] for row in logistics.values()):
+        out += [
+            "",
+            "## Logistics",
+            "",
+            "| Side | Convoys sent | Delivered | Lost to ground | Lost to air | Loads delivered |",
+            "|---|---|---|---|---|---|",
+        ]
+        out += [
+            f"| {side} | {row['sent']} | {row['delivered']} | {row['lost_to_ground']} | "
+            f"{row['lost_to_air']} | {row['loads_delivered']:g} |"
+            for side, row in logistics.items()
+        ]
     for cycle in aar["cycles"]:
         out += [
             "",

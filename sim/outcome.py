@@ -13,7 +13,14 @@ from dataclasses import dataclass, field
 from sim.scenario import Scenario
 from sim.state import UnitState, WorldState
 
-__all__ = ["Outcome", "SideResult", "evaluate", "mission_over", "perceived_state"]
+__all__ = [
+    "Outcome",
+    "SideResult",
+    "evaluate",
+    "logistics_summary",
+    "mission_over",
+    "perceived_state",
+]
 
 
 @dataclass
@@ -123,3 +130,37 @@ def perceived_state(scenario: Scenario, state: WorldState, side: str) -> WorldSt
         )
     believed.units = units
     return believed
+
+
+def logistics_summary(scenario: Scenario, world: WorldState) -> dict[str, dict[str, float]]:
+    """Per side: convoys sent, delivered, lost (to ground forces, to air), undelivered and still
+    on the road, and the basic loads delivered."""
+    summary = {
+        side.id: {
+            "sent": 0,
+            "delivered": 0,
+            "lost_to_ground": 0,
+            "lost_to_air": 0,
+            "undelivered": 0,
+            "on_the_road": 0,
+            "loads_delivered": 0.0,
+        }
+        for side in scenario.sides
+    }
+    for entry in world.logistics_log:
+        row = summary[entry["side"]]
+        row["sent"] += 1
+        result = entry["result"]
+        if result == "delivered":
+            row["delivered"] += 1
+            row["loads_delivered"] = round(row["loads_delivered"] + entry["cargo"], 6)
+        elif result.endswith("ground forces"):
+            row["lost_to_ground"] += 1
+        elif result.endswith("air interdiction"):
+            row["lost_to_air"] += 1
+        else:
+            row["undelivered"] += 1
+    for convoy in world.convoys.values():
+        summary[convoy.side]["sent"] += 1
+        summary[convoy.side]["on_the_road"] += 1
+    return summary

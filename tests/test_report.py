@@ -148,3 +148,46 @@ def test_pdf_of_hostile_text_renders_it_as_text(
 def test_unknown_format_is_rejected(aar: dict[str, Any], tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="docx"):
         write_reports(aar, tmp_path, formats=("html", "docx"))
+
+
+def test_logistics_table_counts_convoys_by_fate(aar: dict[str, Any], scenario: Scenario) -> None:
+    from sim.outcome import logistics_summary
+    from sim.state import ConvoyState, initial_state
+
+    world = initial_state(scenario)
+    fates = [
+        "delivered",
+        "delivered",
+        "destroyed by air interdiction",
+        "destroyed by enemy ground forces",
+    ]
+    for n, result in enumerate(fates):
+        world.logistics_log.append(
+            {
+                "hour": n,
+                "convoy": f"blue-convoy-{n}",
+                "side": "blue",
+                "unit": "x",
+                "place": "narva",
+                "result": result,
+                "cargo": 0.25,
+            }
+        )
+    world.convoys["red-convoy-9"] = ConvoyState("red-convoy-9", "red", "y", 0.5, "narva")
+    summary = logistics_summary(scenario, world)
+    assert summary["blue"] == {
+        "sent": 4,
+        "delivered": 2,
+        "lost_to_ground": 1,
+        "lost_to_air": 1,
+        "undelivered": 0,
+        "on_the_road": 0,
+        "loads_delivered": 0.5,
+    }
+    assert summary["red"]["sent"] == 1 and summary["red"]["on_the_road"] == 1
+    with_logistics = copy.deepcopy(aar)
+    with_logistics["outcome"]["logistics"] = summary
+    page = render_html(with_logistics, scenario)
+    section = page[page.index("<h2>Logistics</h2>") :]
+    cells = re.findall(r'<td class="num">([^<]*)</td>', section.split("</table>")[0])
+    assert cells[:5] == ["4", "2", "1", "1", "0.5"]
