@@ -13,7 +13,10 @@ class TaskDraft(BaseModel):
     """A task as a drafter proposes it (also the structured-output schema for chat models)."""
 
     unit: str = Field(description="Id of the unit given the task.")
-    action: str = Field(description="One of: move, attack, defend, hold, withdraw, strike.")
+    action: str = Field(
+        description="One of: move, attack, defend, hold, withdraw, strike (air), interdict "
+        "(air: attack enemy supply convoys passing the target place)."
+    )
     target: str | None = Field(default=None, description="Place id the task is directed at.")
     purpose: str = Field(default="", description="In order to ... (the task's purpose).")
     citations: list[str] = Field(

@@ -16,13 +16,13 @@ from typing import Protocol
 from doctrine import DoctrineIndex
 from planner.analysis import MissionAnalysis
 from planner.coa import COA, COADraft, COADraftSet, Task, TaskDraft
-from sim.scenario import Scenario
+from sim.scenario import AIR_ACTIONS, Scenario
 from sim.state import UnitState, WorldState
 from sim.theater import Theater
 
 __all__ = ["DoctrineDrafter", "Drafter", "LLMDrafter", "finalize_drafts"]
 
-ACTIONS = ("move", "attack", "defend", "hold", "withdraw", "strike")
+ACTIONS = ("move", "attack", "defend", "hold", "withdraw", "strike", "interdict")
 
 
 class Drafter(Protocol):
@@ -375,6 +375,7 @@ def _citation_query(task: TaskDraft, form: str, adversary: bool) -> str:
         "move": "movement maneuver envelopment flank",
         "withdraw": "retrograde withdrawal delay",
         "strike": "air interdiction strike sorties",
+        "interdict": "air interdiction lines of communication supply convoys",
     }[task.action]
     prefix = "adversary " if adversary else ""
     return f"{prefix}{form} {words} {task.purpose}"
@@ -406,6 +407,8 @@ def finalize_drafts(
                 problem = f"unknown or enemy unit {task.unit!r}"
             elif task.action not in ACTIONS:
                 problem = f"unknown action {task.action!r}"
+            elif task.action in AIR_ACTIONS and unit.domain != "air":
+                problem = f"{task.unit} is not an air unit and cannot {task.action}"
             elif task.target is not None and task.target not in place_ids:
                 problem = f"unknown place {task.target!r}"
             elif task.unit in seen:

@@ -128,6 +128,7 @@ def test_llm_drafter_output_is_validated_and_cited(tutorial):
             ("ghost", "attack", "narva"),
             ("b-arm-3", "launch_nukes", "narva"),
             ("b-rec-1", "move", "atlantis"),
+            ("b-inf-4", "interdict", "narva"),
         ],
         [real, "made-up-id"],
     )
@@ -140,6 +141,7 @@ def test_llm_drafter_output_is_validated_and_cited(tutorial):
     assert all(t["citations"] == [real] for t in coa["tasks"])
     notes = " ".join(plan["notes"])
     assert "ghost" in notes and "launch_nukes" in notes and "atlantis" in notes
+    assert "b-inf-4 is not an air unit and cannot interdict" in notes
 
 
 def test_failing_model_falls_back_to_the_doctrine_drafter(tutorial):
