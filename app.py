@@ -325,32 +325,55 @@ def place_rows(
     return rows
 
 
-def unit_rows(scenario: Scenario, colors: dict[str, str]) -> list[dict[str, Any]]:
-    """Units at their start places on a small ring, disc area proportional to strength."""
+def unit_rows(
+    scenario: Scenario,
+    colors: dict[str, str],
+    positions: dict[str, dict[str, Any]] | None = None,
+) -> list[dict[str, Any]]:
+    """Units on a small ring around their place, disc area proportional to strength: at their
+    start places, or where a cycle record (`positions`: id -> place, moving_to, strength) left
+    them; units missing from `positions` (destroyed, not yet arrived) are not drawn."""
     places = {p.id: p for p in scenario.places}
     west, south, east, north = theater_bounds(scenario)
     ring = 0.012 * max(east - west, north - south)
     strongest = max(unit.strength for unit in scenario.units)
     by_place: dict[str, list] = {}
     for unit in scenario.units:
-        by_place.setdefault(unit.location, []).append(unit)
+        if positions is None:
+            by_place.setdefault(unit.location, []).append((unit, unit.strength, None))
+        elif unit.id in positions:
+            where = positions[unit.id]
+            by_place.setdefault(where["place"], []).append(
+                (unit, where["strength"], where.get("moving_to"))
+            )
     rows = []
     for place_id, units in by_place.items():
-        for unit, (dx, dy) in zip(units, unit_offsets(len(units), ring), strict=True):
-            arrives = f", arrives H+{unit.arrives_hour:g}" if unit.arrives_hour else ""
+        for (unit, strength, moving_to), (dx, dy) in zip(
+            units, unit_offsets(len(units), ring), strict=True
+        ):
+            arrives = (
+                f", arrives H+{unit.arrives_hour:g}"
+                if unit.arrives_hour and positions is None
+                else ""
+            )
+            moving = f", moving to {moving_to}" if moving_to else ""
             rows.append(
                 {
                     "position": [places[place_id].lon + dx, places[place_id].lat + dy],
-                    "radius": 3 + 7 * math.sqrt(unit.strength / strongest),
+                    "radius": 3 + 7 * math.sqrt(strength / strongest),
                     "color": rgb(colors.get(unit.side, NEUTRAL), 200),
                     "tooltip": f"{unit.name or unit.id} — {unit.type}, strength "
-                    f"{unit.strength:g} at {place_id}{arrives}",
+                    f"{strength:g} at {place_id}{moving}{arrives}",
                 }
             )
     return rows
 
 
-def map_layers(scenario: Scenario, control: dict[str, str]) -> list[pdk.Layer]:
+def map_layers(
+    scenario: Scenario,
+    control: dict[str, str],
+    positions: dict[str, dict[str, Any]] | None = None,
+) -> list[pdk.Layer]:
     """Countries, routes by mode, units by side, places by control, and place labels.
 
     Dense theaters label only objectives and cities, ports and bases; every place has a
@@ -382,7 +405,7 @@ def map_layers(scenario: Scenario, control: dict[str, str]) -> list[pdk.Layer]:
         ),
         pdk.Layer(
             "ScatterplotLayer",
-            unit_rows(scenario, colors),
+            unit_rows(scenario, colors, positions),
             id="units",
             get_position="position",
             get_fill_color="color",
@@ -425,7 +448,11 @@ def map_layers(scenario: Scenario, control: dict[str, str]) -> list[pdk.Layer]:
     ]
 
 
-def theater_deck(scenario: Scenario, control: dict[str, str]) -> pdk.Deck:
+def theater_deck(
+    scenario: Scenario,
+    control: dict[str, str],
+    positions: dict[str, dict[str, Any]] | None = None,
+) -> pdk.Deck:
     """The theater map on the offline style, framed on the scenario's places."""
     west, south, east, north = theater_bounds(scenario)
     span = max(east - west, (north - south) * 2, 1e-3)
@@ -435,7 +462,7 @@ def theater_deck(scenario: Scenario, control: dict[str, str]) -> pdk.Deck:
         zoom=max(1.0, min(12.0, math.log2(360 / span) + 0.6)),
     )
     return pdk.Deck(
-        layers=map_layers(scenario, control),
+        layers=map_layers(scenario, control, positions),
         initial_view_state=view,
         map_style=OFFLINE_MAP_STYLE,
         map_provider=None,
@@ -446,6 +473,7 @@ def theater_deck(scenario: Scenario, control: dict[str, str]) -> pdk.Deck:
 def theater_section(scenario: Scenario, aar: dict[str, Any] | None, key: str) -> None:
     """The map, with control at start or after a chosen cycle of the last run."""
     control = {p.id: p.control for p in scenario.places if p.control}
+    positions = None
     when = "at H+0"
     if aar and aar["cycles"]:
         options = ["start"] + [f"after cycle {c['cycle']}" for c in aar["cycles"]]
@@ -455,14 +483,15 @@ def theater_section(scenario: Scenario, aar: dict[str, Any] | None, key: str) ->
         if shown != "start":
             cycle = aar["cycles"][options.index(shown) - 1]
             control = cycle["situation"]["control"]
+            positions = cycle["situation"].get("units")
             when = f"at H+{cycle['end_hour']:g}"
-    st.pydeck_chart(theater_deck(scenario, control), height=460, key=f"map-{key}")
+    st.pydeck_chart(theater_deck(scenario, control, positions), height=460, key=f"map-{key}")
     colors = side_colors([side.id for side in scenario.sides], scenario)
     legend = ", ".join(f"{swatch(colors[s])} {md(n)}" for s, n in side_names(scenario).items())
     modes = ", ".join(sorted({r.mode for r in scenario.routes}))
     st.caption(
-        f"Places coloured by control {when}: {legend}. Units (small discs) at their "
-        f"start positions. Routes by mode ({modes}). Hover for details."
+        f"Places coloured by control {when}: {legend}. Units (small discs) where they stood "
+        f"{when}. Routes by mode ({modes}). Hover for details."
     )
 
 

@@ -218,6 +218,15 @@ def act(state: OODAState, runtime: Runtime[PlannerContext]) -> dict:
         "situation": {
             "strength": {k: round(v, 3) for k, v in world.strength_by_side().items()},
             "control": dict(world.control),
+            "units": {
+                u.id: {
+                    "place": u.location,
+                    "moving_to": u.next_place,
+                    "strength": round(u.strength, 3),
+                }
+                for u in world.units.values()
+                if u.alive and u.arrives_hour <= world.hour
+            },
         },
         "events": events,
     }

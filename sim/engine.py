@@ -101,6 +101,7 @@ class Simulation:
         self._on_edge: dict[int, set[str]] = defaultdict(set)  # route key -> units travelling it
         self._within_cache: dict[tuple[str, float], list[tuple[str, float]]] = {}
         self._supply_routes: dict[tuple, tuple[dict, dict]] = {}
+        self._coefficient_cache: dict[str, tuple] = {}
         for unit in self._sorted_units():
             ashore = unit.next_place is None and not unit.berthing
             if unit.alive and ashore and not self._arrival_pending(unit):
@@ -453,8 +454,7 @@ class Simulation:
             law = self.settings.attrition
             a = [u.strength for u in units_a]
             b = [u.strength for u in units_b]
-            coef_ab = self._coefficients(units_a, units_b, battle)
-            coef_ba = self._coefficients(units_b, units_a, battle)
+            coef_ab, coef_ba = self._pair_coefficients(units_a, units_b, battle)
             if self.stochastic:
                 result = stochastic_step(law, a, b, coef_ab, coef_ba, dt, rng)
             else:
@@ -464,6 +464,27 @@ class Simulation:
             if result.ended_at is not None:
                 ended = result.ended_at
         return ended
+
+    def _pair_coefficients(
+        self, units_a: list[UnitState], units_b: list[UnitState], battle: BattleState
+    ) -> tuple[list[list[float]], list[list[float]]]:
+        """Both sides' coefficient matrices, rebuilt only when who fights, their posture or
+        their supply state changes (battles last many steps with the same line-up)."""
+        efficiency = self._efficiency
+        signature = (
+            battle.defender,
+            tuple((u.id, u.posture, efficiency(u)) for u in units_a),
+            tuple((u.id, u.posture, efficiency(u)) for u in units_b),
+        )
+        cached = self._coefficient_cache.get(battle.place)
+        if cached is None or cached[0] != signature:
+            cached = (
+                signature,
+                self._coefficients(units_a, units_b, battle),
+                self._coefficients(units_b, units_a, battle),
+            )
+            self._coefficient_cache[battle.place] = cached
+        return cached[1], cached[2]
 
     def _coefficients(
         self, shooters: list[UnitState], targets: list[UnitState], battle: BattleState

@@ -159,3 +159,17 @@ def test_an_empty_answer_approves_the_planner_choice(tutorial):
     )
     assert len(calls) == 2 and len(aar["cycles"]) == 2
     assert all(p["selected_by"] == "planner" for c in aar["cycles"] for p in c["plans"].values())
+
+
+def test_cycle_records_place_every_surviving_unit(tutorial, short_run):
+    places = {p.id for p in tutorial.places}
+    last = short_run["cycles"][-1]
+    units = last["situation"]["units"]
+    assert all(u["place"] in places and u["strength"] > 0 for u in units.values())
+    sides = {u.id: u.side for u in tutorial.units}
+    for side, surviving in short_run["outcome"]["surviving_strength"].items():
+        still_to_come = sum(
+            u.strength for u in tutorial.units if u.side == side and u.arrives_hour > 24
+        )
+        on_map = sum(u["strength"] for uid, u in units.items() if sides[uid] == side)
+        assert on_map == pytest.approx(surviving - still_to_come, abs=1e-2)
