@@ -207,19 +207,34 @@ def simulate(
     seed: Annotated[int | None, typer.Option()] = None,
     deterministic: Annotated[bool, typer.Option(help="Deterministic (ODE) attrition.")] = False,
     workers: Annotated[int, typer.Option(min=1)] = 1,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            help="Dask scheduler address (tcp://host:port) to run the replications on a "
+            "cluster, or 'local' for a local Dask cluster of --workers processes."
+        ),
+    ] = None,
     out_dir: Annotated[Path, typer.Option("--out")] = Path("out"),
 ) -> None:
     """Run the scenario's scripted orders with no planner; write outcomes and timeline.csv."""
     from sim.runner import simulate as simulate_runs
 
     loaded = _load(scenario)
-    runs = simulate_runs(
-        loaded,
-        replications=1 if deterministic else replications,
-        seed=loaded.settings.seed if seed is None else seed,
-        stochastic=not deterministic,
-        workers=workers,
-    )
+    try:
+        runs = simulate_runs(
+            loaded,
+            replications=1 if deterministic else replications,
+            seed=loaded.settings.seed if seed is None else seed,
+            stochastic=not deterministic,
+            workers=workers,
+            scheduler=scheduler,
+        )
+    except ImportError:
+        _say_error("--scheduler needs the cluster extra: pip install 'ooda-forge[cluster]'")
+        raise typer.Exit(2) from None
+    except OSError as err:  # scheduler unreachable (distributed raises OSError subclasses)
+        _say_error(f"cannot reach the Dask scheduler {scheduler}: {err}")
+        raise typer.Exit(2) from None
     out_dir.mkdir(parents=True, exist_ok=True)
     sides = [s.id for s in loaded.sides]
     with (out_dir / "replications.csv").open("w", newline="") as handle:
@@ -228,13 +243,18 @@ def simulate(
             ["replication", "winner", "end_hour", "events"]
             + [f"{s}_strength" for s in sides]
             + [f"{s}_attainment" for s in sides]
+            + [f"{s}_convoys_delivered" for s in sides]
+            + [f"{s}_convoys_lost" for s in sides]
         )
         for run_ in runs:
             o = run_.outcome
+            supply = run_.logistics
             writer.writerow(
                 [run_.replication, o.winner or "", o.hour, run_.events]
                 + [round(o.sides[s].strength, 4) for s in sides]
                 + [round(o.sides[s].attainment, 4) for s in sides]
+                + [supply[s]["delivered"] for s in sides]
+                + [supply[s]["lost_to_ground"] + supply[s]["lost_to_air"] for s in sides]
             )
     with (out_dir / "timeline.csv").open("w", newline="") as handle:
         writer = csv.writer(handle)

@@ -1,7 +1,8 @@
 """Scripted runs: advance a world under scripted orders, and replicate whole scenarios.
 
 Used by the act phase (scripted sides) and by `wargame simulate` (no planner at all).
-Replication r is seeded from (seed, "replication", r) only, so serial and parallel agree.
+Replication r is seeded from (seed, "replication", r) only, so serial, process-parallel and
+Dask-cluster runs agree.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from dataclasses import dataclass, field
 
 from sim._random import key_seed
 from sim.engine import Simulation, apply_orders
-from sim.outcome import Outcome, evaluate
+from sim.outcome import Outcome, evaluate, logistics_summary
 from sim.scenario import Scenario
 from sim.state import Tasking, WorldState, initial_state
 from sim.theater import Theater
@@ -63,6 +64,7 @@ class ScriptedRun:
     outcome: Outcome
     events: int
     timeline: list[tuple[float, str, str, float, str]] = field(default_factory=list)
+    logistics: dict[str, dict[str, float]] = field(default_factory=dict)
 
 
 def _one(args: tuple[Scenario, int, int, bool, bool]) -> ScriptedRun:
@@ -86,7 +88,13 @@ def _one(args: tuple[Scenario, int, int, bool, bool]) -> ScriptedRun:
         order_sides={side.id for side in scenario.sides},
         timeline=timeline if keep_timeline else None,
     )
-    return ScriptedRun(replication, evaluate(scenario, world), events, timeline)
+    return ScriptedRun(
+        replication,
+        evaluate(scenario, world),
+        events,
+        timeline,
+        logistics_summary(scenario, world),
+    )
 
 
 def simulate(
@@ -97,13 +105,32 @@ def simulate(
     stochastic: bool = True,
     workers: int = 1,
     timeline_replications: int = 1,
+    scheduler: str | None = None,
 ) -> list[ScriptedRun]:
     """Run the scenario's scripted orders to its horizon, `replications` times.
 
-    The first `timeline_replications` runs keep their hourly timelines.
+    The first `timeline_replications` runs keep their hourly timelines. With `scheduler` (a
+    Dask scheduler address such as ``tcp://10.0.0.5:8786``, or ``"local"`` for a local Dask
+    cluster of `workers` processes) the replications run on that cluster instead.
     """
     jobs = [(scenario, seed, r, stochastic, r < timeline_replications) for r in range(replications)]
+    if scheduler is not None:
+        return _on_dask(jobs, scheduler, workers)
     if workers <= 1 or replications < 2:
         return [_one(job) for job in jobs]
     with ProcessPoolExecutor(workers) as pool:
         return list(pool.map(_one, jobs, chunksize=max(1, replications // (4 * workers))))
+
+
+def _on_dask(jobs: list, scheduler: str, workers: int) -> list[ScriptedRun]:
+    """Map the replications over a Dask cluster (the `cluster` extra) and gather them in order."""
+    from distributed import Client, LocalCluster
+
+    if scheduler == "local":
+        cluster = LocalCluster(
+            n_workers=workers, threads_per_worker=1, host="127.0.0.1", dashboard_address=None
+        )
+        with cluster, Client(cluster) as client:
+            return client.gather(client.map(_one, jobs, pure=False))
+    with Client(scheduler, timeout="10s") as client:
+        return client.gather(client.map(_one, jobs, pure=False))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import socket
 import subprocess
 import sys
 
@@ -46,20 +47,13 @@ def test_run_writes_the_aar(tmp_path):
     assert str(tmp_path / "aar.json") in result.stdout
 
 
-@pytest.mark.parametrize("workers", ["1", "2"])
-def test_simulate_writes_timeline_and_is_worker_independent(tmp_path, workers):
-    out = tmp_path / workers
+@pytest.mark.parametrize(
+    "parallel", [["--workers", "1"], ["--workers", "2"], ["--scheduler", "local", "--workers", "2"]]
+)
+def test_simulate_writes_timeline_and_is_worker_independent(tmp_path, parallel):
+    out = tmp_path / "-".join(parallel)
     result = _run(
-        "simulate",
-        "tutorial",
-        "--replications",
-        "4",
-        "--seed",
-        "5",
-        "--workers",
-        workers,
-        "--out",
-        str(out),
+        "simulate", "tutorial", "--replications", "4", "--seed", "5", *parallel, "--out", str(out)
     )
     assert result.returncode == 0, result.stderr
     rows = list(csv.DictReader((out / "timeline.csv").open()))
@@ -92,3 +86,14 @@ def test_generate_writes_a_valid_scenario(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert _run("validate", str(target)).returncode == 0
+
+
+def test_simulate_on_an_unreachable_scheduler_is_a_clean_error(tmp_path):
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    result = _run(
+        "simulate", "tutorial", "--scheduler", f"tcp://127.0.0.1:{port}", "--out", str(tmp_path)
+    )
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "cannot reach the Dask scheduler" in result.stderr
