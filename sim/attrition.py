@@ -19,6 +19,7 @@ Poisson tau-leaping for large forces where the chain is near its mean.
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -34,6 +35,10 @@ NUMPY_PAIRS = 400
 
 Vector = list[float]
 Matrix = list[list[float]]
+#: Shooter strengths -> per target, the loss rate if all that fire fell on it alone.
+FireFn = Callable[[Vector], Vector]
+#: (fire on a side, that side's strengths) -> loss rate of each of its units, in place.
+LossFn = Callable[[Vector, Vector], Vector]
 
 
 @dataclass
@@ -45,80 +50,117 @@ class StepResult:
     ended_at: float | None = None  # fraction of dt in [0, 1], when one side reached zero
 
 
-def _aimed(shooters: Vector, coef: Matrix | np.ndarray, n_targets: int) -> Vector:
-    """Per target, the loss rate if all the shooters' fire fell on it alone."""
+def _fire(coef: Matrix | np.ndarray, n_shooters: int, n_targets: int) -> FireFn:
+    """The side's fire: per target, the loss rate if all the shooters' fire fell on it alone."""
     if isinstance(coef, np.ndarray):
-        return (np.asarray(shooters) @ coef).tolist()
-    fire = [0.0] * n_targets
-    for strength, row in zip(shooters, coef, strict=True):
-        if strength > 0:
-            for j, c in enumerate(row):
-                fire[j] += strength * c
+        if coef.shape != (n_shooters, n_targets):
+            raise ValueError(f"coefficients {coef.shape} for {n_shooters}x{n_targets} units")
+        return lambda shooters: (np.asarray(shooters) @ coef).tolist()
+    # Shapes are checked once here so the per-evaluation loops can skip zip(strict=True).
+    if len(coef) != n_shooters or any(len(row) != n_targets for row in coef):
+        raise ValueError(f"coefficients do not match {n_shooters}x{n_targets} units")
+
+    targets = range(n_targets)
+
+    def fire(shooters: Vector) -> Vector:
+        total = [0.0] * n_targets
+        for strength, row in zip(shooters, coef, strict=False):
+            if strength > 0:  # RK4 stages can dip below zero: such shooters do not fire
+                for j in targets:
+                    total[j] += strength * row[j]
+        return total
+
     return fire
 
 
-def _rates(law: str, a: Vector, b: Vector, coef_ab: Matrix, coef_ba: Matrix):
-    """Loss rates of each unit of A and B; `law` is square, linear or mixed (B defends)."""
-    total_a, total_b = sum(a), sum(b)
-    fire_on_a = _aimed(b, coef_ba, len(a))
-    fire_on_b = _aimed(a, coef_ab, len(b))
-    if law == "square":
-        weight_a = [x / total_a if total_a > 0 else 0.0 for x in a]
-        weight_b = [x / total_b if total_b > 0 else 0.0 for x in b]
-    elif law == "linear":
-        weight_a, weight_b = a, b
-    elif law == "mixed":
-        weight_a, weight_b = [x / total_a if total_a > 0 else 0.0 for x in a], b
-    else:
-        raise ValueError(f"unknown attrition law {law!r}")
-    return (
-        [f * w for f, w in zip(fire_on_a, weight_a, strict=True)],
-        [f * w for f, w in zip(fire_on_b, weight_b, strict=True)],
-    )
+def _fires(a: Vector, b: Vector, coef_ab: Matrix, coef_ba: Matrix) -> tuple[FireFn, FireFn]:
+    """The fire of A (on B) and of B (on A).
+
+    Plain lists are fastest for the usual few units a side; numpy for mass battles.
+    """
+    if len(coef_ab) * len(coef_ba) > NUMPY_PAIRS:
+        coef_ab, coef_ba = np.asarray(coef_ab, dtype=float), np.asarray(coef_ba, dtype=float)
+    return _fire(coef_ab, len(a), len(b)), _fire(coef_ba, len(b), len(a))
+
+
+def _aimed_losses(fire: Vector, strengths: Vector) -> Vector:
+    """Aimed fire, spread over the targets in proportion to their strength (square law).
+
+    Turns `fire` into the loss rates in place and returns it: no new list on the hot path.
+    """
+    total = sum(strengths)
+    if total > 0:
+        for j, x in enumerate(strengths):
+            fire[j] *= x / total
+    else:  # a side with no strength left has zero weight everywhere
+        for j in range(len(fire)):
+            fire[j] *= 0.0
+    return fire
+
+
+def _area_losses(fire: Vector, strengths: Vector) -> Vector:
+    """Area fire: losses grow with the target's own strength (linear law). In place, as above."""
+    for j, x in enumerate(strengths):
+        fire[j] *= x
+    return fire
+
+
+#: Per law, how fire turns into the loss rates of A and of B (B defends in the mixed law).
+_LOSSES: dict[str, tuple[LossFn, LossFn]] = {
+    "square": (_aimed_losses, _aimed_losses),
+    "linear": (_area_losses, _area_losses),
+    "mixed": (_aimed_losses, _area_losses),
+}
+
+
+def _losses(law: str) -> tuple[LossFn, LossFn]:
+    """Resolve the law once per step rather than on every rate evaluation."""
+    try:
+        return _LOSSES[law]
+    except KeyError:
+        raise ValueError(f"unknown attrition law {law!r}") from None
 
 
 def _advance(x: Vector, rates: Vector, h: float) -> Vector:
-    return [xi - h * ri for xi, ri in zip(x, rates, strict=True)]
+    return [xi - h * ri for xi, ri in zip(x, rates, strict=False)]
 
 
 def _clip(x: Vector) -> Vector:
     return [xi if xi > 0 else 0.0 for xi in x]
 
 
-def _for_size(coef_ab: Matrix, coef_ba: Matrix):
-    """Plain lists are fastest for the usual few units a side; numpy for mass battles."""
-    if len(coef_ab) * len(coef_ba) > NUMPY_PAIRS:
-        return np.asarray(coef_ab, dtype=float), np.asarray(coef_ba, dtype=float)
-    return coef_ab, coef_ba
-
-
 def deterministic_step(
     law: str, a: Vector, b: Vector, coef_ab: Matrix, coef_ba: Matrix, dt: float
 ) -> StepResult:
     """Integrate one step of the law's ODE (RK4); stop where a side's total reaches zero."""
-    coef_ab, coef_ba = _for_size(coef_ab, coef_ba)
+    losses_a, losses_b = _losses(law)
+    fire_of_a, fire_of_b = _fires(a, b, coef_ab, coef_ba)
+
+    def rates(a: Vector, b: Vector) -> tuple[Vector, Vector]:
+        return losses_a(fire_of_b(b), a), losses_b(fire_of_a(a), b)
+
     h = dt / _RK4_SUBSTEPS
+    half = h / 2
     elapsed = 0.0
     for _ in range(_RK4_SUBSTEPS):
-        k1a, k1b = _rates(law, a, b, coef_ab, coef_ba)
-        k2a, k2b = _rates(law, _advance(a, k1a, h / 2), _advance(b, k1b, h / 2), coef_ab, coef_ba)
-        k3a, k3b = _rates(law, _advance(a, k2a, h / 2), _advance(b, k2b, h / 2), coef_ab, coef_ba)
-        k4a, k4b = _rates(law, _advance(a, k3a, h), _advance(b, k3b, h), coef_ab, coef_ba)
-        slope_a = [
-            (p + 2 * q + 2 * r + s) / 6 for p, q, r, s in zip(k1a, k2a, k3a, k4a, strict=True)
+        k1a, k1b = rates(a, b)
+        k2a, k2b = rates(_advance(a, k1a, half), _advance(b, k1b, half))
+        k3a, k3b = rates(_advance(a, k2a, half), _advance(b, k2b, half))
+        k4a, k4b = rates(_advance(a, k3a, h), _advance(b, k3b, h))
+        new_a = [
+            x - h * ((p + 2 * q + 2 * r + s) / 6)
+            for x, p, q, r, s in zip(a, k1a, k2a, k3a, k4a, strict=False)
         ]
-        slope_b = [
-            (p + 2 * q + 2 * r + s) / 6 for p, q, r, s in zip(k1b, k2b, k3b, k4b, strict=True)
+        new_b = [
+            x - h * ((p + 2 * q + 2 * r + s) / 6)
+            for x, p, q, r, s in zip(b, k1b, k2b, k3b, k4b, strict=False)
         ]
-        new_a, new_b = _advance(a, slope_a, h), _advance(b, slope_b, h)
         crossing = _zero_crossing(sum(a), sum(new_a), sum(b), sum(new_b))
         if crossing is not None:
-            # Re-integrate the partial sub-step to the crossing so the survivor is exact too.
+            # Re-integrate the partial sub-step to the crossing so the survivor is exact too
+            # (midpoint rule; k1 is already the slope at the sub-step's start).
             part = crossing * h
-            ka, kb = _rates(law, a, b, coef_ab, coef_ba)
-            mid_a, mid_b = _rates(
-                law, _advance(a, ka, part / 2), _advance(b, kb, part / 2), coef_ab, coef_ba
-            )
+            mid_a, mid_b = rates(_advance(a, k1a, part / 2), _advance(b, k1b, part / 2))
             new_a, new_b = _clip(_advance(a, mid_a, part)), _clip(_advance(b, mid_b, part))
             if sum(new_a) <= sum(new_b):
                 new_a = [0.0] * len(new_a)
@@ -147,9 +189,13 @@ def stochastic_step(
 ) -> StepResult:
     """Run the law's Markov chain for one step: exact while small, tau-leaping when large."""
     a, b = list(a), list(b)
-    coef_ab, coef_ba = _for_size(coef_ab, coef_ba)
-    rate_a, rate_b = _rates(law, a, b, coef_ab, coef_ba)
-    if (sum(rate_a) + sum(rate_b)) * dt > EXACT_EVENT_LIMIT:
+    losses_a, losses_b = _losses(law)
+    fire_of_a, fire_of_b = _fires(a, b, coef_ab, coef_ba)
+    fire_on_a, fire_on_b = fire_of_b(b), fire_of_a(a)
+    # Copies: the losses are computed in place, and the fire is reused across events.
+    rate_a, rate_b = losses_a(fire_on_a.copy(), a), losses_b(fire_on_b.copy(), b)
+    total_a, total_b = sum(rate_a), sum(rate_b)
+    if (total_a + total_b) * dt > EXACT_EVENT_LIMIT:
         numpy_rng = np.random.default_rng(rng.getrandbits(63))
         loss_a = numpy_rng.poisson(np.array(rate_a) * dt)
         loss_b = numpy_rng.poisson(np.array(rate_b) * dt)
@@ -157,25 +203,30 @@ def stochastic_step(
         b = _clip([x - float(n) for x, n in zip(b, loss_b, strict=True)])
         ended = 1.0 if sum(a) <= 0 or sum(b) <= 0 else None
         return StepResult(a, b, ended)
+    expovariate, uniform = rng.expovariate, rng.random  # looked up once: one draw per event
     t = 0.0
     while True:
-        total_a, total_b = sum(rate_a), sum(rate_b)
         total = total_a + total_b
         if total <= 0:
             return StepResult(a, b)
-        t += rng.expovariate(total)
+        t += expovariate(total)
         if t > dt:
             return StepResult(a, b)
-        pick = rng.random() * total
+        pick = uniform() * total
+        # A casualty changes only its own side's strengths, hence only the fire that side
+        # delivers: the fire it receives is reused.
         if pick < total_a:
             victim = _choose(rate_a, pick)
             a[victim] = max(0.0, a[victim] - 1.0)
+            fire_on_b = fire_of_a(a)
         else:
             victim = _choose(rate_b, pick - total_a)
             b[victim] = max(0.0, b[victim] - 1.0)
+            fire_on_a = fire_of_b(b)
         if sum(a) <= 1e-9 or sum(b) <= 1e-9:
             return StepResult(a, b, t / dt)
-        rate_a, rate_b = _rates(law, a, b, coef_ab, coef_ba)
+        rate_a, rate_b = losses_a(fire_on_a.copy(), a), losses_b(fire_on_b.copy(), b)
+        total_a, total_b = sum(rate_a), sum(rate_b)
 
 
 def _choose(rates: Vector, pick: float) -> int:
