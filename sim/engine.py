@@ -228,28 +228,26 @@ class Simulation:
         return unit.arrives_hour > 0 and unit.arrives_hour >= self.env.now
 
     def _travel(self, unit: UnitState, destination: str):
-        leg = self._leg(unit, unit.location, destination)
+        yield from self._cover_leg(unit, self._leg(unit, unit.location, destination), destination)
+
+    def _ride_leg(self, unit: UnitState):
+        """Finish the leg a rebuilt unit is on (taking back the route's slot if limited)."""
+        yield from self._cover_leg(unit, self._leg(unit, unit.location, unit.next_place), None)
+
+    def _cover_leg(self, unit: UnitState, leg: dict, destination: str | None):
+        """Depart for `destination` (None: already under way) and ride to the end of the leg,
+        holding one of the route's slots throughout if it has a capacity."""
         if leg["capacity"] is None:
-            self._depart(unit, destination, leg)
+            if destination is not None:
+                self._depart(unit, destination, leg)
             yield from self._ride(unit)
         else:
             slots = self._slots_for(("route", leg["key"]), leg["capacity"])
             with self._request(slots, unit) as request:
                 yield request
                 unit.queued_hour = None
-                self._depart(unit, destination, leg)
-                yield from self._ride(unit)
-        yield from self._land(unit, leg)
-
-    def _ride_leg(self, unit: UnitState):
-        """Finish the leg a rebuilt unit is on (taking back the route's slot if limited)."""
-        leg = self._leg(unit, unit.location, unit.next_place)
-        if leg["capacity"] is None:
-            yield from self._ride(unit)
-        else:
-            with self._request(self._slots_for(("route", leg["key"]), leg["capacity"]), unit) as r:
-                yield r
-                unit.queued_hour = None
+                if destination is not None:
+                    self._depart(unit, destination, leg)
                 yield from self._ride(unit)
         yield from self._land(unit, leg)
 
@@ -279,15 +277,20 @@ class Simulation:
         """Hold one of the place's berths for its handling time, queueing if all are taken."""
         place = self._places[unit.location]
         slots = self._slots_for(("place", place.id), place.capacity)
+        yield from self._occupy(unit, slots, place.handling_hours, PHASE_MOVE)
+        unit.berthing = False
+        self._settle(unit, unit.location)
+
+    def _occupy(self, unit: UnitState, slots: simpy.PriorityResource, hours: float, phase: int):
+        """Take a slot (queueing if needed) and keep it `hours`; a unit rebuilt while holding
+        one keeps its recorded end hour."""
         with self._request(slots, unit) as request:
             yield request
             unit.queued_hour = None
             if unit.busy_until is None:
-                unit.busy_until = self.env.now + place.handling_hours
-            yield self._wait(unit.busy_until - self.env.now, PHASE_MOVE, self._rank[unit.id])
+                unit.busy_until = self.env.now + hours
+            yield self._wait(unit.busy_until - self.env.now, phase, self._rank[unit.id])
             unit.busy_until = None
-        unit.berthing = False
-        self._settle(unit, unit.location)
 
     def _travel_noise(self, unit: UnitState) -> float:
         """Lognormal travel-time factor with mean 1 and the scenario's coefficient of variation."""
@@ -578,15 +581,7 @@ class Simulation:
                 yield self._wait(wave * turnaround - self.env.now, PHASE_FIRES, self._rank[unit.id])
             else:
                 slots = self._slots_for(("place", base.id), base.capacity)
-                with self._request(slots, unit) as request:
-                    yield request
-                    unit.queued_hour = None
-                    if unit.busy_until is None:
-                        unit.busy_until = self.env.now + turnaround
-                    yield self._wait(
-                        unit.busy_until - self.env.now, PHASE_FIRES, self._rank[unit.id]
-                    )
-                    unit.busy_until = None
+                yield from self._occupy(unit, slots, turnaround, PHASE_FIRES)
             if unit.action == "strike":
                 self._strike(unit, target)
             elif self.state.control.get(target) != unit.side:
@@ -636,13 +631,8 @@ class Simulation:
             aim = self._coastal_target(battery, unit_type.anti_ship_range_km)
             if aim is None:
                 continue
-            ships = [
-                self.state.units[uid]
-                for uid in sorted(self._present[aim])
-                if self.state.units[uid].side != battery.side
-                and self.state.units[uid].domain == "sea"
-                and self.state.units[uid].alive
-            ]
+            present = (self.state.units[uid] for uid in sorted(self._present[aim]))
+            ships = [u for u in present if u.side != battery.side and u.domain == "sea" and u.alive]
             if not ships:
                 continue
             rng = keyed_rng(self.seed, "coastal", battery.id, wave) if self.stochastic else None
@@ -793,7 +783,7 @@ class Simulation:
     def _supply_network(self, side: str) -> tuple[dict, dict]:
         """Shortest road/rail routes from the side's sources through places it can use."""
         control = self.state.control
-        hostile = frozenset(p for p, holder in control.items() if holder not in (None, side))
+        hostile = self._hostile_places(side)
         sources = sorted(
             p.id for p in self.scenario.places if p.supply_source and control.get(p.id) == side
         )
@@ -804,6 +794,12 @@ class Simulation:
                 nx.multi_source_dijkstra(graph, sources, weight="cost") if sources else ({}, {})
             )
         return self._supply_routes[key]
+
+    def _hostile_places(self, side: str) -> frozenset[str]:
+        """Places the enemy of `side` holds."""
+        return frozenset(
+            p for p, holder in self.state.control.items() if holder not in (None, side)
+        )
 
     def _supply_route(self, place: str, distances: dict, paths: dict) -> list[str] | None:
         """Route from the nearest source to `place`, which may be enemy-held (an attacker's
@@ -866,9 +862,7 @@ class Simulation:
             return True
         if unit.next_place is not None or unit.berthing:
             return False  # the unit is moving: look again next hour
-        hostile = frozenset(
-            p for p, h in self.state.control.items() if h not in (None, convoy.side)
-        )
+        hostile = self._hostile_places(convoy.side)
         route = self.theater.path(LAND_MODES, convoy.location, unit.location, hostile)
         if route is None:
             self._end_convoy(convoy, "undelivered: no route")

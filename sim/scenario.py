@@ -486,6 +486,11 @@ def _semantic_problems(scenario: Scenario) -> list[tuple[tuple[Any, ...], str]]:
                         f"unknown place {place_id!r}",
                     )
                 )
+    domains = {
+        u.id: scenario.unit_types[u.type].domain
+        for u in scenario.units
+        if u.type in scenario.unit_types
+    }
     for i, order in enumerate(scenario.orders):
         if order.unit not in unit_ids:
             problems.append((("orders", i, "unit"), f"unknown unit {order.unit!r}"))
@@ -493,12 +498,7 @@ def _semantic_problems(scenario: Scenario) -> list[tuple[tuple[Any, ...], str]]:
             problems.append((("orders", i, "target"), f"unknown place {order.target!r}"))
         if order.action not in ("hold", "defend") and order.target is None:
             problems.append((("orders", i, "target"), f"action {order.action!r} needs a target"))
-        spec = next((u for u in scenario.units if u.id == order.unit), None)
-        domain = (
-            scenario.unit_types[spec.type].domain
-            if spec and spec.type in scenario.unit_types
-            else None
-        )
+        domain = domains.get(order.unit)
         if order.action in AIR_ACTIONS and domain not in (None, "air"):
             problems.append(
                 (("orders", i, "action"), f"only air units can {order.action} (unit is {domain})")
