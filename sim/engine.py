@@ -69,6 +69,29 @@ class _Phased(Event):
         env.schedule(self, priority, max(0.0, delay))
 
 
+class _SensorField:
+    """A side's sensor coverage for one layout of its observers (place and type of each)."""
+
+    def __init__(
+        self, layout: tuple, observer_places: frozenset[str], covering: dict[str, list[float]]
+    ):
+        self.layout = layout
+        self.observer_places = observer_places
+        self.covering = covering  # place -> detection probability of each sensor reaching it
+        self._miss: dict[tuple[str, float], float] = {}
+
+    def miss_probability(self, place: str, signature: float) -> float:
+        """Chance that every sensor reaching `place` misses a target of this signature."""
+        key = (place, signature)
+        p_miss = self._miss.get(key)
+        if p_miss is None:
+            p_miss = 1.0
+            for probability in self.covering[place]:
+                p_miss *= 1.0 - min(1.0, probability * signature)
+            self._miss[key] = p_miss
+        return p_miss
+
+
 class Simulation:
     """Runs a world state forward in time under the units' current orders."""
 
@@ -102,6 +125,11 @@ class Simulation:
         self._within_cache: dict[tuple[str, float], list[tuple[str, float]]] = {}
         self._supply_routes: dict[tuple, tuple[dict, dict]] = {}
         self._coefficient_cache: dict[str, tuple] = {}
+        self._units_of = {s: [u for u in state.units.values() if u.side == s] for s in self._sides}
+        self._enemies_of = {
+            s: [u for u in state.units.values() if u.side != s] for s in self._sides
+        }
+        self._fields: dict[str, _SensorField] = {}
         for unit in self._sorted_units():
             ashore = unit.next_place is None and not unit.berthing
             if unit.alive and ashore and not self._arrival_pending(unit):
@@ -681,35 +709,44 @@ class Simulation:
             ]
         return self._within_cache[key]
 
+    def _sensor_field(self, side: str, now: float) -> _SensorField:
+        """The side's sensor coverage, rebuilt only when its observers moved, arrived or died
+        since the last scan (scans are hourly, most units stand still most hours)."""
+        layout = tuple(
+            (unit.location, unit.type) for unit in self._units_of[side] if unit.active(now)
+        )
+        field = self._fields.get(side)
+        if field is not None and field.layout == layout:
+            return field
+        covering: dict[str, list[float]] = defaultdict(list)  # place -> detection probabilities
+        by_place: dict[str, list[str]] = defaultdict(list)
+        for place, unit_type in layout:
+            by_place[place].append(unit_type)
+        for place, unit_types in by_place.items():
+            reach = max(self._types[t].sensor_range_km for t in unit_types)
+            for other, distance in self._within(place, reach):
+                for unit_type in unit_types:
+                    sensor = self._types[unit_type]
+                    if sensor.sensor_range_km >= distance:
+                        covering[other].append(sensor.detection_probability)
+        field = _SensorField(layout, frozenset(by_place), covering)
+        self._fields[side] = field
+        return field
+
     def _scan(self, side: str, scan: int, delay: float | None = None) -> None:
         """One detection pass of a side's sensors over every enemy unit in range."""
         now = self.env.now
-        observers: dict[str, list[UnitState]] = defaultdict(list)
-        for unit in self.state.units.values():
-            if unit.side == side and unit.active(now):
-                observers[unit.location].append(unit)
-        miss: dict[str, list[tuple[float, float]]] = defaultdict(list)  # place -> (range ok pd)
-        for place, units in observers.items():
-            reach = max(self._types[u.type].sensor_range_km for u in units)
-            for other, distance in self._within(place, reach):
-                for unit in units:
-                    unit_type = self._types[unit.type]
-                    if unit_type.sensor_range_km >= distance:
-                        miss[other].append((unit_type.detection_probability, distance))
+        field = self._sensor_field(side, now)
         if delay is None:
             delay = self.scenario.side(side).report_delay_hours
         seen = self.state.detections[side]
-        for enemy in self.state.units.values():
-            if enemy.side == side or not enemy.active(now):
+        battles = self.state.battles
+        for enemy in self._enemies_of[side]:
+            place = enemy.location
+            if place not in field.covering or not enemy.active(now):
                 continue
-            sensors = miss.get(enemy.location)
-            if not sensors:
-                continue
-            in_contact = enemy.location in self.state.battles and enemy.location in observers
-            signature = self._types[enemy.type].signature
-            p_miss = 1.0
-            for probability, _ in sensors:
-                p_miss *= 1.0 - min(1.0, probability * signature)
+            in_contact = place in battles and place in field.observer_places
+            p_miss = field.miss_probability(place, self._types[enemy.type].signature)
             if not in_contact and keyed_uniform(self.seed, "detect", side, enemy.id, scan) < p_miss:
                 continue
             error = 0.2 * (2 * keyed_uniform(self.seed, "estimate", side, enemy.id, scan) - 1)
@@ -718,7 +755,7 @@ class Simulation:
                 Detection(
                     unit=enemy.id,
                     type=enemy.type,
-                    place=enemy.location,
+                    place=place,
                     strength=round(enemy.strength * (1 + error), 3),
                     seen_hour=now,
                     reported_hour=now + (0.0 if in_contact else delay),
