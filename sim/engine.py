@@ -10,6 +10,7 @@ from a snapshot identical to a straight run.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
@@ -603,9 +604,10 @@ class Simulation:
             return
         turnaround = unit_type.turnaround_hours
         base = self._places[unit.location]
-        while unit.alive:
+        for wave in itertools.count(_first_wave(self.env.now, turnaround)):
+            if not unit.alive:
+                return
             if base.capacity is None:
-                wave = math.floor(self.env.now / turnaround + 1e-9) + 1
                 yield self._wait(wave * turnaround - self.env.now, PHASE_FIRES, self._rank[unit.id])
             else:
                 slots = self._slots_for(("place", base.id), base.capacity)
@@ -651,8 +653,9 @@ class Simulation:
         ships have moved on, the salvo is wasted (fog of war)."""
         unit_type = self._types[battery.type]
         reload = unit_type.turnaround_hours
-        while battery.alive:
-            wave = math.floor(self.env.now / reload + 1e-9) + 1
+        for wave in itertools.count(_first_wave(self.env.now, reload)):
+            if not battery.alive:
+                return
             yield self._wait(wave * reload - self.env.now, PHASE_FIRES, self._rank[battery.id])
             if battery.id not in self._present[battery.location]:
                 continue  # on the move or not yet ashore
@@ -971,6 +974,12 @@ def _ranks(ids: Iterable[str]) -> dict[str, float]:
     """Each id's place in sorted order, as a fraction in [0, 1)."""
     ordered = sorted(ids)
     return {key: i / (len(ordered) + 1) for i, key in enumerate(ordered)}
+
+
+def _first_wave(now: float, interval: float) -> int:
+    """The first wave of a fixed grid still to fire at `now`: one due exactly now has not
+    fired (runs stop before `until`), and none fires at H+0."""
+    return max(1, math.ceil(now / interval - 1e-9))
 
 
 def _convoy_rank(convoy: ConvoyState) -> float:

@@ -1,4 +1,5 @@
-"""Engine behaviour: movement on edges, determinism, snapshots, fog of war, reinforcements."""
+"""Engine behaviour: movement on edges, determinism, snapshots, fog of war, reinforcements,
+keyed random draws."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import json
 
 from conftest import duel
 
+from sim._random import keyed_uniform, splitmix64
 from sim.engine import Simulation, apply_orders
 from sim.montecarlo import replicate
 from sim.outcome import perceived_state
@@ -170,3 +172,28 @@ def test_ships_and_land_units_at_one_place_do_not_lock_in_battle():
     assert state.battles == {}
     assert state.units["A"].location == "rear"  # free to leave
     assert state.units["A"].strength == 10 and state.units["B"].strength == 3
+
+
+# ------------------------------------------------------------------ keyed draws
+def test_keyed_draws_are_splitmix64_at_the_index():
+    # Rosetta Code, "Pseudo-random numbers/Splitmix64": the first five outputs for 1234567.
+    reference = [
+        6457827717110365317,
+        3203168211198807973,
+        9817491932198370423,
+        4593380528125082431,
+        16408922859458223821,
+    ]
+    assert [splitmix64(1234567, i) for i in range(5)] == reference
+    # A draw depends on its key alone, not on which draws came before it.
+    later_first = [keyed_uniform(7, "detect", "blue", "u1", i) for i in (3, 2, 1)]
+    assert later_first[::-1] == [keyed_uniform(7, "detect", "blue", "u1", i) for i in (1, 2, 3)]
+    assert keyed_uniform(7, "detect", "blue", "u1", 1) != keyed_uniform(
+        7, "detect", "blue", "u2", 1
+    )
+    draws = [keyed_uniform(11, "move", "u", i) for i in range(20_000)]
+    # Uniform on (0, 1): mean 1/2 and variance 1/12, each within 4 standard errors.
+    mean = sum(draws) / len(draws)
+    variance = sum((x - mean) ** 2 for x in draws) / len(draws)
+    assert abs(mean - 0.5) < 4 * (1 / 12 / len(draws)) ** 0.5
+    assert abs(variance - 1 / 12) < 4 * (1 / 180 / len(draws)) ** 0.5

@@ -139,6 +139,29 @@ def test_airfield_slots_limit_sortie_waves(monkeypatch, capacity):
 
 
 # ---------------------------------------------------------------- air power
+def test_waves_due_at_a_cut_hour_fly_in_the_next_run(monkeypatch):
+    """Runs stop before `until`: a sortie wave or salvo due exactly at a cut (a planning cycle's
+    end) is fired by the rebuilt run, so cycles of any length fly the straight run's waves."""
+    wings = [unit(f"w{i}", "a", "air_wing", "airbase") for i in range(1, 3)]
+    scenario = ops([*wings, unit("target", "b", "infantry", "east", strength=10_000)])
+    strikes = spy(monkeypatch, "_strike")
+    theater = Theater(scenario)
+    state = initial_state(scenario)
+    apply_orders(scenario, theater, state, [Tasking(w["id"], "strike", "east") for w in wings])
+    for cut in (6.0, 12.0, 18.0, 36.0):  # every cut on a wave hour (turnaround 6 h)
+        Simulation(scenario, theater, state, seed=1).run(cut)
+        state = WorldState.from_dict(json.loads(json.dumps(state.to_dict())))
+    assert sorted(strikes) == [(6.0 * k, w["id"]) for k in range(1, 6) for w in wings]
+
+    battery = coastal_scenario()
+    theater = Theater(battery)
+    state = initial_state(battery)
+    for cut in (4.0, 5.0):  # the salvo is due at H+4, exactly the first cut
+        Simulation(battery, theater, state, seed=1).run(cut)
+        state = WorldState.from_dict(json.loads(json.dumps(state.to_dict())))
+    assert state.units["group"].strength == pytest.approx(coastal().units["group"].strength)
+
+
 def test_air_strike_damage_follows_type_multiplier_and_terrain_cover():
     striker = {
         "domain": "air",
@@ -181,16 +204,19 @@ def test_only_air_units_take_strike_or_interdiction_orders():
 
 
 # ------------------------------------------------------------ coastal fires
-def coastal(ships_move: bool = False, radar: bool = True):
+def coastal_scenario(radar: bool = True):
     units = [
         unit("battery", "a", "coastal_missile", "port", strength=6),
         unit("group", "b", "surface_group", "sea", strength=4),
     ]
     if radar:
         units.append(unit("radar", "a", "radar", "port"))
-    scenario = ops(units)
+    return ops(units)
+
+
+def coastal(ships_move: bool = False, radar: bool = True):
     orders = [Tasking("group", "move", "far_sea")] if ships_move else []
-    return run(scenario, orders, until=5)[0]
+    return run(coastal_scenario(radar), orders, until=5)[0]
 
 
 def test_coastal_battery_salvo_follows_hughes():
