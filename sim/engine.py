@@ -21,7 +21,7 @@ import numpy as np
 import simpy
 from simpy.events import Event
 
-from sim._random import keyed_rng, keyed_uniform
+from sim._random import keyed_rng, keyed_uniform, keyed_word
 from sim.attrition import deterministic_step, salvo_exchange, stochastic_step
 from sim.scenario import AIR_ACTIONS, DOMAIN_MODES, Scenario
 from sim.state import BattleState, ConvoyState, Detection, Tasking, UnitState, WorldState
@@ -478,10 +478,13 @@ class Simulation:
             units_b = [u for u in ground[side_b] if _domain_class(u) == domain_class]
             if not units_a or not units_b:
                 continue
-            rng = keyed_rng(self.seed, "attrition", battle.place, domain_class, round(tick / dt))
-            rng_or_none = rng if self.stochastic else None
+            rng = (
+                keyed_rng(self.seed, "attrition", battle.place, domain_class, round(tick / dt))
+                if self.stochastic
+                else None
+            )
             if domain_class == "sea" and self.settings.naval_attrition == "salvo":
-                self._salvo(units_a, units_b, rng_or_none)
+                self._salvo(units_a, units_b, rng)
                 continue
             law = self.settings.attrition
             a = [u.strength for u in units_a]
@@ -750,9 +753,12 @@ class Simulation:
                 continue
             in_contact = place in battles and place in field.observer_places
             p_miss = field.miss_probability(place, self._types[enemy.type].signature)
-            if not in_contact and keyed_uniform(self.seed, "detect", side, enemy.id, scan) < p_miss:
+            # One 64-bit draw per look: its high half decides detection, its low half the
+            # strength estimate's error (two independent 32-bit uniforms).
+            word = keyed_word(self.seed, "look", side, enemy.id, scan)
+            if not in_contact and ((word >> 32) + 0.5) / 2**32 < p_miss:
                 continue
-            error = 0.2 * (2 * keyed_uniform(self.seed, "estimate", side, enemy.id, scan) - 1)
+            error = 0.2 * (2 * ((word & 0xFFFFFFFF) + 0.5) / 2**32 - 1)
             reports = seen.setdefault(enemy.id, [])
             reports.append(
                 Detection(
@@ -779,26 +785,26 @@ class Simulation:
         """Hourly: land units use supply by activity, refill at own sources, and units running
         low away from a source get a convoy from the nearest source they can be reached from."""
         control = self.state.control
+        battles = self.state.battles
         now = self.env.now
-        pending = {c.for_unit for c in self.state.convoys.values()}
+        request_below = self.settings.logistics.request_below
         needy = []
-        for unit in self.state.units.values():
-            if unit.side != side or unit.domain != "land" or not unit.active(now):
+        for unit in self._units_of[side]:
+            if unit.domain != "land" or not unit.active(now):
                 continue
+            stationary = unit.next_place is None and not unit.berthing
             place = self._places[unit.location]
-            at_source = place.supply_source and control.get(place.id) == side
-            if unit.next_place is None and not unit.berthing and at_source:
+            if stationary and place.supply_source and control.get(place.id) == side:
                 unit.supply = min(1.0, unit.supply + RESUPPLY_PER_HOUR * SUPPLY_INTERVAL_HOURS)
                 continue
-            activity = (
-                3.0 if unit.location in self.state.battles else (2.0 if unit.next_place else 1.0)
-            )
+            activity = 3.0 if unit.location in battles else (2.0 if unit.next_place else 1.0)
             use = self._types[unit.type].consumption_per_hour * activity * SUPPLY_INTERVAL_HOURS
             unit.supply = max(0.0, unit.supply - use)
-            logistics = self.settings.logistics
-            stationary = unit.next_place is None and not unit.berthing
-            if stationary and unit.supply < logistics.request_below and unit.id not in pending:
+            if stationary and unit.supply < request_below:
                 needy.append(unit)
+        if needy:
+            pending = {c.for_unit for c in self.state.convoys.values()}
+            needy = [unit for unit in needy if unit.id not in pending]
         if needy:
             self._dispatch(side, sorted(needy, key=lambda u: u.id))
 
