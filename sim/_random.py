@@ -18,7 +18,7 @@ import hashlib
 import random
 import struct
 
-__all__ = ["key_seed", "keyed_rng", "keyed_uniform", "keyed_word", "splitmix64"]
+__all__ = ["key_seed", "keyed_rng", "keyed_uniform", "keyed_word", "splitmix64", "stream_key"]
 
 _MASK64 = (1 << 64) - 1
 _GOLDEN = 0x9E3779B97F4A7C15  # SplitMix64 increment: 2^64 / golden ratio, odd
@@ -33,6 +33,12 @@ def key_seed(seed: int, *key: object) -> int:
 @functools.lru_cache(maxsize=1 << 16)
 def _stream_key(seed: int, stream: tuple) -> int:
     return key_seed(seed, *stream)
+
+
+def stream_key(seed: int, *stream: object) -> int:
+    """The key of a stream of draws: `keyed_word(seed, *stream, i)` is
+    `splitmix64(stream_key(seed, *stream), i)` for an integer index i >= 0."""
+    return _stream_key(seed, stream)
 
 
 def _index_word(index: object) -> int:

@@ -21,7 +21,7 @@ import numpy as np
 import simpy
 from simpy.events import Event
 
-from sim._random import keyed_rng, keyed_uniform, keyed_word
+from sim._random import keyed_rng, keyed_uniform, splitmix64, stream_key
 from sim.attrition import deterministic_step, salvo_exchange, stochastic_step
 from sim.scenario import AIR_ACTIONS, DOMAIN_MODES, Scenario
 from sim.state import BattleState, ConvoyState, Detection, Tasking, UnitState, WorldState
@@ -131,6 +131,7 @@ class Simulation:
             s: [u for u in state.units.values() if u.side != s] for s in self._sides
         }
         self._fields: dict[str, _SensorField] = {}
+        self._look_keys: dict[str, dict[str, int]] = {}  # side -> enemy id -> its looks' stream
         for unit in self._sorted_units():
             ashore = unit.next_place is None and not unit.berthing
             if unit.alive and ashore and not self._arrival_pending(unit):
@@ -443,10 +444,13 @@ class Simulation:
             for unit in (u for units in ground.values() for u in units):
                 if not unit.alive:
                     self._present[place].discard(unit.id)
-            self._break_contact(battle, place)
-            if not _opposed(self._ground(place)):
+            # Nothing else runs within this step, so the ground is refiltered, not rebuilt.
+            ground = _standing(ground)
+            self._break_contact(battle, ground)
+            ground = _standing(ground)
+            if not _opposed(ground):
                 break
-        survivors = self._ground(place)
+        survivors = ground
         winner = next(iter(survivors)) if len(survivors) == 1 else None
         if winner is not None:
             self.state.control[place] = winner
@@ -560,11 +564,10 @@ class Simulation:
         staying = sum(u.strength * p.staying_power for u, p in params)
         return total, offense / total, defense / total, staying / total
 
-    def _break_contact(self, battle: BattleState, place: str) -> None:
+    def _break_contact(self, battle: BattleState, ground: dict[str, list[UnitState]]) -> None:
         """A side whose strength fell below the break fraction pulls back to a safe neighbour."""
         if self.settings.break_fraction <= 0:
             return
-        ground = self._ground(place)
         if not _opposed(ground):
             return
         for side, units in ground.items():
@@ -747,6 +750,11 @@ class Simulation:
             delay = self.scenario.side(side).report_delay_hours
         seen = self.state.detections[side]
         battles = self.state.battles
+        look_keys = self._look_keys.get(side)
+        if look_keys is None:
+            look_keys = self._look_keys[side] = {
+                u.id: stream_key(self.seed, "look", side, u.id) for u in self._enemies_of[side]
+            }
         for enemy in self._enemies_of[side]:
             place = enemy.location
             if place not in field.covering or not enemy.active(now):
@@ -755,7 +763,7 @@ class Simulation:
             p_miss = field.miss_probability(place, self._types[enemy.type].signature)
             # One 64-bit draw per look: its high half decides detection, its low half the
             # strength estimate's error (two independent 32-bit uniforms).
-            word = keyed_word(self.seed, "look", side, enemy.id, scan)
+            word = splitmix64(look_keys[enemy.id], scan)
             if not in_contact and ((word >> 32) + 0.5) / 2**32 < p_miss:
                 continue
             error = 0.2 * (2 * ((word & 0xFFFFFFFF) + 0.5) / 2**32 - 1)
@@ -996,6 +1004,16 @@ def _convoy_rank(convoy: ConvoyState) -> float:
 
 def _domain_class(unit: UnitState) -> str:
     return "sea" if unit.domain == "sea" else "land"
+
+
+def _standing(ground: dict[str, list[UnitState]]) -> dict[str, list[UnitState]]:
+    """The units of a place's ground still alive and not pulling out, sides with none dropped."""
+    standing = {}
+    for side, units in ground.items():
+        kept = [u for u in units if u.alive and u.posture != "withdraw"]
+        if kept:
+            standing[side] = kept
+    return standing
 
 
 def _opposed(ground: dict[str, list[UnitState]]) -> bool:
