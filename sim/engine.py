@@ -13,7 +13,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from statistics import NormalDist
 
 import networkx as nx
@@ -142,13 +142,18 @@ class Simulation:
             self._battle_done[place] = self.env.event()
             self.env.process(self._battle(place))
         self._movers: dict[str, simpy.Process] = {}
-        # Units holding a slot (on a bridge, at a berth, rearming) start first and so get their
-        # slot back before anyone queued for it, as in the uninterrupted run.
+        # Units and convoys holding a slot (on a bridge, at a berth, rearming) start first and
+        # so get their slot back before anyone queued for it, as in the uninterrupted run.
+        convoys = [state.convoys[c] for c in sorted(state.convoys)] if self.settings.supply else []
+        for convoy in (c for c in convoys if self._holds_route(c)):
+            self.env.process(self._convoy(convoy))
         for unit in sorted(self._sorted_units(), key=lambda u: not self._holds_slot(u)):
             if unit.alive:
                 self._movers[unit.id] = self.env.process(self._unit(unit))
                 if self._types[unit.type].anti_ship_range_km > 0:
                     self.env.process(self._coastal_fires(unit))
+        for convoy in (c for c in convoys if not self._holds_route(c)):
+            self.env.process(self._convoy(convoy))
         self._schedule_meetings_in_progress()
         for place in sorted(self._present):
             if place not in state.battles and _opposed(self._ground(place)):
@@ -157,8 +162,6 @@ class Simulation:
             self.env.process(self._sensor(side))
         if self.settings.supply:
             self.env.process(self._supply())
-            for convoy_id in sorted(state.convoys):
-                self.env.process(self._convoy(state.convoys[convoy_id]))
         for side in scenario.sides:
             for objective in side.mission.objectives:
                 key = f"{side.id}:{objective.id}"
@@ -217,11 +220,23 @@ class Simulation:
             self._slots[key] = simpy.PriorityResource(self.env, capacity=capacity)
         return self._slots[key]
 
-    def _request(self, slots: simpy.PriorityResource, unit: UnitState):
-        """A slot request served first come, first served; ties by unit id."""
-        if unit.queued_hour is None:
-            unit.queued_hour = self.env.now
-        return slots.request(priority=(unit.queued_hour, unit.id))
+    def _request(self, slots: simpy.PriorityResource, mover: UnitState | ConvoyState):
+        """A slot request served first come, first served; ties by unit or convoy id."""
+        if mover.queued_hour is None:
+            mover.queued_hour = self.env.now
+        return slots.request(priority=(mover.queued_hour, mover.id))
+
+    def _on_route(self, mover: UnitState | ConvoyState, leg: dict, ride: Callable[[], Iterator]):
+        """Run `ride` (depart and cover the leg) holding one of the route's slots throughout
+        if it has a capacity (a bridge, a pass), queueing for it first."""
+        if leg["capacity"] is None:
+            yield from ride()
+            return
+        slots = self._slots_for(("route", leg["key"]), leg["capacity"])
+        with self._request(slots, mover) as request:
+            yield request
+            mover.queued_hour = None
+            yield from ride()
 
     def _holds_slot(self, unit: UnitState) -> bool:
         if unit.busy_until is not None:
@@ -229,6 +244,13 @@ class Simulation:
         if unit.next_place is None:
             return False
         return self._leg(unit, unit.location, unit.next_place)["capacity"] is not None
+
+    def _holds_route(self, convoy: ConvoyState) -> bool:
+        if convoy.next_place is None:
+            return False
+        return (
+            self.theater.leg(LAND_MODES, convoy.location, convoy.next_place)["capacity"] is not None
+        )
 
     # ---------------------------------------------------------------- movement
     def _unit(self, unit: UnitState):
@@ -267,18 +289,13 @@ class Simulation:
     def _cover_leg(self, unit: UnitState, leg: dict, destination: str | None):
         """Depart for `destination` (None: already under way) and ride to the end of the leg,
         holding one of the route's slots throughout if it has a capacity."""
-        if leg["capacity"] is None:
+
+        def ride():
             if destination is not None:
                 self._depart(unit, destination, leg)
             yield from self._ride(unit)
-        else:
-            slots = self._slots_for(("route", leg["key"]), leg["capacity"])
-            with self._request(slots, unit) as request:
-                yield request
-                unit.queued_hour = None
-                if destination is not None:
-                    self._depart(unit, destination, leg)
-                yield from self._ride(unit)
+
+        yield from self._on_route(unit, leg, ride)
         yield from self._land(unit, leg)
 
     def _ride(self, unit: UnitState):
@@ -873,9 +890,19 @@ class Simulation:
         return [*paths[min(options)[1]], place]
 
     def _convoy(self, convoy: ConvoyState):
-        """A convoy drives to its unit, leg by leg; it can be lost at any place it enters."""
+        """A convoy drives to its unit, leg by leg (queueing at bridges like any column); it
+        can be lost at any place it enters."""
         speed = self.settings.logistics.convoy_speed_kph
         interval = SUPPLY_INTERVAL_HOURS
+
+        def drive():
+            if convoy.next_place is None:  # set off (a convoy rebuilt under way is not)
+                leg = self._convoy_leg(convoy)
+                convoy.next_place = convoy.path.pop(0)
+                convoy.depart_hour = self.env.now
+                convoy.arrive_hour = self.env.now + leg["length_km"] / (speed * leg["speed_factor"])
+            yield self._wait(convoy.arrive_hour - self.env.now, PHASE_CONVOY, _convoy_rank(convoy))
+
         if convoy.next_place is None and not convoy.path:
             # Waiting for its unit: look again on the supply grid, as the straight run does.
             tick = math.ceil(self.env.now / interval - 1e-9) * interval
@@ -890,11 +917,7 @@ class Simulation:
                     continue
                 if convoy.id not in self.state.convoys:
                     return
-                leg = self.theater.leg(LAND_MODES, convoy.location, convoy.path[0])
-                convoy.next_place = convoy.path.pop(0)
-                convoy.depart_hour = self.env.now
-                convoy.arrive_hour = self.env.now + leg["length_km"] / (speed * leg["speed_factor"])
-            yield self._wait(convoy.arrive_hour - self.env.now, PHASE_CONVOY, _convoy_rank(convoy))
+            yield from self._on_route(convoy, self._convoy_leg(convoy), drive)
             convoy.location = convoy.next_place
             convoy.next_place = convoy.depart_hour = convoy.arrive_hour = None
             convoy.legs += 1
@@ -902,6 +925,10 @@ class Simulation:
             if cause is not None:
                 self._end_convoy(convoy, cause)
                 return
+
+    def _convoy_leg(self, convoy: ConvoyState) -> dict:
+        """The leg the convoy is on, or is about to take."""
+        return self.theater.leg(LAND_MODES, convoy.location, convoy.next_place or convoy.path[0])
 
     def _deliver(self, convoy: ConvoyState) -> bool:
         """Hand over the cargo if the unit is here; else re-route to it. False: not yet."""

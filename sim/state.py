@@ -97,6 +97,7 @@ class ConvoyState:
     depart_hour: float | None = None
     arrive_hour: float | None = None
     legs: int = 0
+    queued_hour: float | None = None  # waiting for a route's slot (a bridge) since
 
 
 @dataclass

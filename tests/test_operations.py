@@ -1,5 +1,6 @@
 """Operations in the engine against closed forms: berths, airfield slots, air strikes, coastal
-fires, convoys and their interdiction, contact on a route, and snapshot exactness for them all."""
+fires, convoys (at bridges, under interdiction), contact on a route, and snapshot exactness for
+them all."""
 
 from __future__ import annotations
 
@@ -42,16 +43,28 @@ TYPES = {
 }
 
 
-def ops(units: list[dict], *, stochastic: bool = False, types=None, capacity=None, **settings):
+def ops(
+    units: list[dict],
+    *,
+    stochastic: bool = False,
+    types=None,
+    capacity=None,
+    bridge=None,
+    **settings,
+):
     """A small two-sided theater (road line west-mid-east, a port, sea areas, an airbase);
-    `capacity` sets the airbase's sortie slots."""
+    `capacity` sets the airbase's sortie slots, `bridge` the lanes of the west-mid road."""
     places = [
         {**p, "capacity": capacity} if p["id"] == "airbase" and capacity else p for p in PLACES
+    ]
+    routes = [
+        {**r, "capacity": bridge} if (r["from"], r["to"]) == ("west", "mid") and bridge else r
+        for r in ROUTES
     ]
     data = {
         "id": "ops",
         "places": places,
-        "routes": ROUTES,
+        "routes": routes,
         "sides": [
             {"id": "a", "planner": "scripted", "report_delay_hours": 1},
             {"id": "b", "planner": "scripted"},
@@ -250,11 +263,14 @@ def test_anti_ship_units_must_be_land_units_with_salvo_parameters():
 
 
 # -------------------------------------------------------------- logistics
-def convoy_run(extra_units=(), orders=(), stochastic=False, seed=1, until=10.0, at="mid"):
+def convoy_run(
+    extra_units=(), orders=(), stochastic=False, seed=1, until=10.0, at="mid", bridge=None
+):
     scenario = ops(
         [unit("front", "a", "slow", at), unit("x", "b", "radar", "east"), *extra_units],
         stochastic=stochastic,
         supply=True,
+        bridge=bridge,
     )
 
     def low_supply(state):
@@ -273,6 +289,51 @@ def test_a_convoy_drives_from_the_source_and_delivers_on_arrival():
     assert entry["result"] == "delivered" and entry["hour"] == pytest.approx(hours)
     assert entry["cargo"] == pytest.approx(0.5)
     assert state.units["front"].supply == pytest.approx(1.0)
+
+
+def test_a_convoy_queues_for_a_one_lane_bridge_in_turn():
+    # Two columns reach the one-lane west-mid bridge with the convoy at H+0. Lanes go first
+    # come, first served, ties by id: k1, then the convoy (a-convoy-1 < k2), then k2.
+    columns = [unit("k1", "a", "slow", "west"), unit("k2", "a", "slow", "west")]
+    orders = [Tasking("k1", "move", "mid"), Tasking("k2", "move", "mid")]
+    state, convoy_hours = convoy_run(columns, orders, until=30, bridge=1)
+    column_hours = convoy_hours * 30 / 20  # the columns drive at 20 km/h, convoys at 30
+    (entry,) = state.logistics_log
+    assert entry["result"] == "delivered"
+    assert entry["hour"] == pytest.approx(column_hours + convoy_hours)
+    assert state.units["k2"].location == "mid"
+    open_road, _ = convoy_run(columns, orders, until=30)
+    assert open_road.logistics_log[0]["hour"] == pytest.approx(convoy_hours)
+
+
+def test_rebuilt_runs_keep_the_bridge_queue_of_columns_and_convoys():
+    columns = [unit(f"k{i}", "a", "slow", "west") for i in (1, 2, 3)]
+    scenario = ops(
+        [unit("front", "a", "slow", "mid"), unit("x", "b", "radar", "east"), *columns],
+        supply=True,
+        bridge=1,
+    )
+    theater = Theater(scenario)
+    orders = [Tasking(c["id"], "move", "mid") for c in columns]
+
+    def fresh():
+        state = initial_state(scenario)
+        state.units["front"].supply = 0.5
+        apply_orders(scenario, theater, state, orders)
+        return state
+
+    straight = fresh()
+    Simulation(scenario, theater, straight, seed=1).run(30)
+    assert straight.logistics_log[0]["result"] == "delivered"
+    leg = theater.leg(frozenset({"road"}), "west", "mid")
+    column_hours = leg["length_km"] / (20 * leg["speed_factor"])
+    # Cuts while the convoy waits, while it holds the bridge and on a lane's hand-over.
+    for cuts in ([1.0], [column_hours + 0.5], [column_hours], [0.5, 2.5, 5.0, 7.5]):
+        state = fresh()
+        for cut in [*cuts, 30.0]:
+            Simulation(scenario, theater, state, seed=1).run(cut)
+            state = WorldState.from_dict(json.loads(json.dumps(state.to_dict())))
+        assert state.to_dict() == straight.to_dict(), cuts
 
 
 def test_air_interdiction_thins_convoys_by_the_per_aircraft_chance():
