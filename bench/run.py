@@ -1,6 +1,6 @@
 """Engine benchmark: event rate against bare SimPy, replication throughput, scale and memory.
 
-Run with `make bench` (or `python bench/run.py [--quick]`). Prints a table and merges an
+Run with `make bench` (or `python bench/run.py [--quick]`). Prints tables and merges an
 "engine" entry into bench/results.json. Every figure is a median of repeated runs, and every
 comparison is made within the same run (ratios), because these machines are noisy.
 """
@@ -127,6 +127,59 @@ def bench_event_rate(repeats: int, names=EVENT_RATE_SCENARIOS) -> list[dict]:
     return rows
 
 
+#: Engine work timed by `bench_time_shares`: synchronous methods, none calling another listed.
+TIMED_WORK = {
+    "sensing": ("_scan",),
+    "battles": ("_exchange", "_break_contact"),
+    "logistics": ("_consume_and_request", "_deliver", "_interdiction"),
+}
+
+
+def bench_time_shares(names=EVENT_RATE_SCENARIOS) -> list[dict]:
+    """Where a run's time goes: one extra run per scenario with timers around the engine's
+    work, against its SimPy events costed at the bare model's rate. Timers add overhead, so
+    these runs report shares and per-event costs, never the event rate."""
+    rows = []
+    for name in names:
+        scenario = load_scenario(resolve_scenario(name))
+        spent = dict.fromkeys(TIMED_WORK, 0.0)
+        originals = {}
+        for part, methods in TIMED_WORK.items():
+            for method in methods:
+                originals[method] = getattr(Simulation, method)
+                setattr(Simulation, method, _timed(originals[method], spent, part))
+        try:
+            run = engine_run(scenario, scripted_orders(scenario), scenario.settings.horizon_hours)
+        finally:
+            for method, original in originals.items():
+                setattr(Simulation, method, original)
+        simpy_s = run.events / statistics.median(
+            bare_simpy_rate(max(run.events, 1000)) for _ in range(3)
+        )
+        parts = {**spent, "SimPy itself (bare rate)": simpy_s}
+        parts["movement, contact, rest"] = run.run_s - sum(parts.values())
+        rows.append(
+            {
+                "scenario": name,
+                "events": run.events,
+                "us_per_event": {k: round(v / run.events * 1e6, 2) for k, v in parts.items()},
+                "share": {k: round(v / run.run_s, 3) for k, v in parts.items()},
+            }
+        )
+    return rows
+
+
+def _timed(method, spent: dict[str, float], part: str):
+    def timed(*args, **kwargs):
+        start = time.perf_counter()
+        try:
+            return method(*args, **kwargs)
+        finally:
+            spent[part] += time.perf_counter() - start
+
+    return timed
+
+
 def bench_replications(replications: int, repeats: int) -> dict:
     tutorial = load_scenario(resolve_scenario("tutorial"))
     state = initial_state(tutorial)
@@ -197,12 +250,14 @@ def main() -> None:
     args = parser.parse_args()
     repeats = 3 if args.quick else 5
     event_rate = bench_event_rate(repeats)
+    shares = bench_time_shares()
     reps = bench_replications(20 if args.quick else 60, 3)
     sizes = [500, 1000] if args.quick else [500, 1000, 5000]
     scale = bench_scale(sizes, hours=24.0)
     engine = {
         "machine_cores": os.cpu_count(),
         "event_rate": event_rate,
+        "time_shares": shares,
         "replications": reps,
         "scale": scale,
     }
@@ -223,6 +278,13 @@ def main() -> None:
             f"{row['bare_simpy_events_per_s']:>16,} {row['ratio']:>6}"
         )
     print("(engine ev/s times simulation.run only; build s is construction, not in the rate)")
+    print()
+    print(
+        f"{'where a run goes, us per event (share)':40}", *(f"{r['scenario']:>18}" for r in shares)
+    )
+    for part in shares[0]["share"]:
+        cells = (f"{r['us_per_event'][part]:>9} ({r['share'][part]:>5.1%})" for r in shares)
+        print(f"{part:40}", *(f"{c:>18}" for c in cells))
     print()
     print(f"{'measure':44} {'value':>14}")
     print(f"{'replications/s serial':44} {reps['serial_per_s']:>14}")
