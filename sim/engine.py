@@ -4,8 +4,8 @@ One `Simulation` owns the SimPy environment, the theater, the world state and th
 and supply convoys are plain generator processes. Every event is scheduled in a phase so that
 simultaneous events happen in a fixed order (battles, then movement, then supply, then sensing,
 then records), and queues for limited slots (bridges, port berths, airfield sortie slots) are
-served by (hour queued, unit id): together with keyed random draws this makes a run rebuilt
-from a snapshot identical to a straight run.
+served by (hour queued, unit or convoy id): together with keyed random draws this makes a run
+rebuilt from a snapshot identical to a straight run.
 """
 
 from __future__ import annotations
