@@ -166,20 +166,20 @@ def render_markdown(aar: dict[str, Any]) -> str:
                 "",
                 f"### {side}: selected {plan['selected_coa']} ({plan['selected_by']})",
                 "",
-                "| COA | p(success) [95% CI] | losses own / enemy | utility |",
-                "|---|---|---|---|",
+                "| COA | p(success) [95% CI] | losses own / enemy | utility | runs |",
+                "|---|---|---|---|---|",
             ]
             for coa in plan["coas"]:
                 scores = coa["scores"]
                 if not scores:
-                    out.append(f"| {coa['id']} {_md(coa['name'])} | screened out | | |")
+                    out.append(f"| {coa['id']} {_md(coa['name'])} | screened out | | | |")
                     continue
                 low, high = scores["p_success_ci95"]
                 own, enemy = (scores["losses"][k] for k in scores["losses"])
                 out.append(
                     f"| {coa['id']} {_md(coa['name'])} | {scores['p_success']:.2f} "
                     f"[{low:.2f}, {high:.2f}] | {_pct(own)} / {_pct(enemy)} | "
-                    f"{scores['utility']:.3f} |"
+                    f"{scores['utility']:.3f} | {scores['replications']} |"
                 )
             chosen = next((c for c in plan["coas"] if c["id"] == plan["selected_coa"]), None)
             if chosen:

@@ -1,12 +1,22 @@
 """Decide, steps 2-4: screen COAs (FASDC), wargame them by Monte Carlo, compare in a matrix.
 
 Wargaming starts from the side's *believed* world and plays each COA against the enemy's most
-likely and most dangerous courses of action with common random numbers. The decision matrix
-weighs probability of success, objective attainment, own losses and enemy losses; a COA whose
-expected losses exceed the commander's limit is penalised (not acceptable).
+likely and most dangerous courses of action with common random numbers. It runs in two stages:
+a first batch of replications for every COA, then the rest of the budget only for the COAs not
+clearly worse than another (Nelson, Swann, Goldsman & Song 2001, "Simple procedures for
+selecting the best simulated system when the number of alternatives is large", Operations
+Research 49(6): the screen-to-the-best step, which keeps the best COA with probability at least
+95 %). Replication r uses the same random numbers for every COA, so the COAs that go on have
+exactly the scores the full budget gives them. The decision matrix weighs probability of
+success, objective attainment, own losses and enemy losses; a COA whose expected losses exceed
+the commander's limit is penalised (not acceptable).
 """
 
 from __future__ import annotations
+
+import math
+
+from scipy.stats import t as student_t
 
 from planner.analysis import MissionAnalysis
 from planner.coa import COA
@@ -15,12 +25,14 @@ from sim.scenario import Scenario
 from sim.state import WorldState
 from sim.theater import Theater
 
-__all__ = ["MATRIX_WEIGHTS", "decision_matrix", "screen", "wargame"]
+__all__ = ["MATRIX_WEIGHTS", "decision_matrix", "screen", "screen_to_the_best", "wargame"]
 
 #: Decision-matrix criteria and weights (FM 5-0 COA comparison: weighted criteria).
 MATRIX_WEIGHTS = {"p_success": 0.45, "attainment": 0.25, "own_survival": 0.2, "enemy_loss": 0.1}
 MOST_DANGEROUS_WEIGHT = 0.3  # share of the score earned against the most dangerous enemy COA
 UNACCEPTABLE_PENALTY = 0.25
+SCREENING_CONFIDENCE = 0.95  # chance the best COA survives the first stage (Nelson et al.)
+MIN_FIRST_STAGE = 5
 
 
 def screen(
@@ -86,30 +98,65 @@ def wargame(
     until: float,
     seed: int,
     workers: int = 1,
+    first_stage: int | None = None,
 ) -> int:
-    """Score each COA in place (``coa.scores``); returns the replications run."""
+    """Score each COA in place (``coa.scores``); returns the replications run.
+
+    `first_stage` replications of every COA come first (default: a third of the budget, at
+    least 5); COAs clearly worse than another stop there, the others get the whole budget.
+    """
     side = analysis.side
     enemy = analysis.enemy
     restricted = {side: frozenset(scenario.side(side).mission.constraints.restricted_places)}
-    plans = []
-    for coa in coas:
-        plans.append(coa.taskings() + analysis.enemy_most_likely)
-        plans.append(coa.taskings() + analysis.enemy_most_dangerous)
-    results = replicate(
-        scenario,
-        believed,
-        plans,
-        side=side,
-        until=until,
-        replications=replications,
-        seed=seed,
-        workers=workers,
-        restricted=restricted,
-    )
     limit = scenario.side(side).mission.constraints.max_loss_fraction
-    for index, coa in enumerate(coas):
-        likely = [r for r in results if r.plan == 2 * index]
-        dangerous = [r for r in results if r.plan == 2 * index + 1]
+    # Per COA, its results against the enemy's most likely and most dangerous COAs.
+    results: list[tuple[list, list]] = [([], []) for _ in coas]
+
+    def run(indices: list[int], first: int, count: int) -> None:
+        plans = []
+        for index in indices:
+            plans.append(coas[index].taskings() + analysis.enemy_most_likely)
+            plans.append(coas[index].taskings() + analysis.enemy_most_dangerous)
+        batch = replicate(
+            scenario,
+            believed,
+            plans,
+            side=side,
+            until=until,
+            replications=count,
+            seed=seed,
+            workers=workers,
+            restricted=restricted,
+            first_replication=first,
+        )
+        for result in batch:
+            results[indices[result.plan // 2]][result.plan % 2].append(result)
+
+    if first_stage is None:
+        first_stage = max(MIN_FIRST_STAGE, math.ceil(replications / 3))
+    first_stage = min(first_stage, replications)
+    everyone = list(range(len(coas)))
+    run(everyone, 0, first_stage)
+    going_on = everyone
+    if first_stage < replications and len(coas) > 1:
+        samples = []
+        for likely, dangerous in results:
+            # The loss-limit penalty, judged on the first-stage means, shifts a COA's every
+            # sample alike: the screen compares the utilities the matrix will compare.
+            penalty = UNACCEPTABLE_PENALTY * (
+                (1 - MOST_DANGEROUS_WEIGHT) * (_mean_own_loss(likely) > limit)
+                + MOST_DANGEROUS_WEIGHT * (_mean_own_loss(dangerous) > limit)
+            )
+            samples.append(
+                [_utility(a, b) - penalty for a, b in zip(likely, dangerous, strict=True)]
+            )
+        going_on = screen_to_the_best(samples)
+        for index in sorted(set(everyone) - set(going_on)):
+            coas[index].screening_notes.append(
+                f"stopped after {first_stage} replications: clearly worse than another COA"
+            )
+        run(going_on, first_stage, replications - first_stage)
+    for coa, (likely, dangerous) in zip(coas, results, strict=True):
         coa.scores = _scores(likely, side, enemy, limit)
         coa.scores["vs_most_dangerous"] = _scores(dangerous, side, enemy, limit)
         coa.scores["utility"] = round(
@@ -122,7 +169,55 @@ def wargame(
             coa.screening_notes.append(
                 f"expected own losses {coa.scores['losses'][side]:.0%} exceed the {limit:.0%} limit"
             )
-    return len(results)
+    return sum(len(likely) + len(dangerous) for likely, dangerous in results)
+
+
+def screen_to_the_best(
+    samples: list[list[float]], confidence: float = SCREENING_CONFIDENCE
+) -> list[int]:
+    """Indices of the systems that may be the best (highest mean), from equal-length samples
+    taken with common random numbers: system i stays unless, for some j, its mean falls below
+    j's by more than t * S_ij / sqrt(n), where S_ij is the standard deviation of the paired
+    differences and t the Student quantile of confidence^(1/(k-1)) with n-1 degrees of freedom
+    (Nelson et al. 2001, screening step)."""
+    k, n = len(samples), len(samples[0])
+    if k < 2 or n < 2:
+        return list(range(k))
+    quantile = float(student_t.ppf(confidence ** (1 / (k - 1)), n - 1))
+    means = [sum(sample) / n for sample in samples]
+    kept = []
+    for i in range(k):
+        for j in range(k):
+            if j == i:
+                continue
+            differences = [x - y for x, y in zip(samples[i], samples[j], strict=True)]
+            mean = means[i] - means[j]
+            spread = math.sqrt(sum((d - mean) ** 2 for d in differences) / (n - 1))
+            if mean < -quantile * spread / math.sqrt(n):
+                break  # clearly worse than j (with no spread at all: worse, full stop)
+        else:
+            kept.append(i)
+    return kept
+
+
+def _mean_own_loss(results: list[ReplicationResult]) -> float:
+    return sum(r.own_loss for r in results) / len(results)
+
+
+def _utility(likely: ReplicationResult, dangerous: ReplicationResult) -> float:
+    """One replication's utility before any loss-limit penalty: the matrix criteria of that
+    replication against both enemy COAs, weighted as in `_scores`; their mean over the
+    replications is the COA's unpenalised utility."""
+
+    def value(result: ReplicationResult) -> float:
+        return (
+            MATRIX_WEIGHTS["p_success"] * result.success
+            + MATRIX_WEIGHTS["attainment"] * result.attainment
+            + MATRIX_WEIGHTS["own_survival"] * (1 - result.own_loss)
+            + MATRIX_WEIGHTS["enemy_loss"] * result.enemy_loss
+        )
+
+    return (1 - MOST_DANGEROUS_WEIGHT) * value(likely) + MOST_DANGEROUS_WEIGHT * value(dangerous)
 
 
 def _scores(results: list[ReplicationResult], side: str, enemy: str, limit: float) -> dict:

@@ -155,6 +155,7 @@ def decide(state: OODAState, runtime: Runtime[PlannerContext]) -> dict:
             until=min(believed.hour + lookahead, settings.horizon_hours),
             seed=key_seed(ctx.seed, "wargame", side, cycle),
             workers=ctx.workers,
+            first_stage=settings.planning.screening_replications,
         )
         best, matrix = decision_matrix(candidates)
         plans[side] = {

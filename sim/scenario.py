@@ -234,6 +234,13 @@ class PlanningSettings(_Strict):
 
     coas: int = Field(default=3, ge=1, le=8)
     replications: int = Field(default=12, ge=1, le=10_000)
+    screening_replications: int | None = Field(
+        default=None,
+        ge=2,
+        le=10_000,
+        description="Replications of every COA before those clearly worse than another stop; "
+        "default a third of `replications`, at least 5.",
+    )
     lookahead_hours: float | None = Field(
         default=None, gt=0, description="Wargame horizon; default is two cycles."
     )
