@@ -97,6 +97,15 @@ def run(scenario, orders=(), until=24.0, seed=1, prepare=None):
     return state, simulation
 
 
+def run_in_segments(scenario, theater, state, cuts, seed=1):
+    """Run to each cut in turn, rebuilding the engine from a JSON snapshot at every cut (as a
+    planning cycle does); returns the final state."""
+    for cut in cuts:
+        Simulation(scenario, theater, state, seed=seed).run(cut)
+        state = WorldState.from_dict(json.loads(json.dumps(state.to_dict())))
+    return state
+
+
 def spy(monkeypatch, name: str) -> list[tuple[float, str]]:
     """Record (hour, unit id) of every call of a Simulation method taking a unit first."""
     calls = []
@@ -161,17 +170,13 @@ def test_waves_due_at_a_cut_hour_fly_in_the_next_run(monkeypatch):
     theater = Theater(scenario)
     state = initial_state(scenario)
     apply_orders(scenario, theater, state, [Tasking(w["id"], "strike", "east") for w in wings])
-    for cut in (6.0, 12.0, 18.0, 36.0):  # every cut on a wave hour (turnaround 6 h)
-        Simulation(scenario, theater, state, seed=1).run(cut)
-        state = WorldState.from_dict(json.loads(json.dumps(state.to_dict())))
+    run_in_segments(scenario, theater, state, [6.0, 12.0, 18.0, 36.0])  # cuts on wave hours
     assert sorted(strikes) == [(6.0 * k, w["id"]) for k in range(1, 6) for w in wings]
 
     battery = coastal_scenario()
     theater = Theater(battery)
     state = initial_state(battery)
-    for cut in (4.0, 5.0):  # the salvo is due at H+4, exactly the first cut
-        Simulation(battery, theater, state, seed=1).run(cut)
-        state = WorldState.from_dict(json.loads(json.dumps(state.to_dict())))
+    state = run_in_segments(battery, theater, state, [4.0, 5.0])  # the salvo is due at H+4
     assert state.units["group"].strength == pytest.approx(coastal().units["group"].strength)
 
 
@@ -329,10 +334,7 @@ def test_rebuilt_runs_keep_the_bridge_queue_of_columns_and_convoys():
     column_hours = leg["length_km"] / (20 * leg["speed_factor"])
     # Cuts while the convoy waits, while it holds the bridge and on a lane's hand-over.
     for cuts in ([1.0], [column_hours + 0.5], [column_hours], [0.5, 2.5, 5.0, 7.5]):
-        state = fresh()
-        for cut in [*cuts, 30.0]:
-            Simulation(scenario, theater, state, seed=1).run(cut)
-            state = WorldState.from_dict(json.loads(json.dumps(state.to_dict())))
+        state = run_in_segments(scenario, theater, fresh(), [*cuts, 30.0])
         assert state.to_dict() == straight.to_dict(), cuts
 
 
@@ -424,8 +426,5 @@ def test_rebuilt_runs_equal_straight_runs_with_queues_convoys_and_meetings():
         straight = fresh()
         Simulation(scenario, theater, straight, seed=5).run(30)
         for cuts in ([1.5], [2.0, 4.5], [3.3, 6.0, 9.0], [12.0]):
-            state = fresh()
-            for cut in [*cuts, 30.0]:
-                Simulation(scenario, theater, state, seed=5).run(cut)
-                state = WorldState.from_dict(json.loads(json.dumps(state.to_dict())))
+            state = run_in_segments(scenario, theater, fresh(), [*cuts, 30.0], seed=5)
             assert state.to_dict() == straight.to_dict(), (stochastic, cuts)
