@@ -43,6 +43,7 @@ MAX_LABELS = 20
 ROUTE_STYLE = {
     "road": {"color": "#5b5b5b", "dash": ""},
     "rail": {"color": "#7d3c98", "dash": "6 3"},
+    "offroad": {"color": "#a0522d", "dash": "1 3"},
     "sea": {"color": "#2471a3", "dash": "2 3"},
     "air": {"color": "#148f77", "dash": "8 3 2 3"},
 }

@@ -42,7 +42,8 @@ RESUPPLY_PER_HOUR = 0.1
 #: range for contested airspace; JP 3-01 / RAND air campaign studies).
 AIR_LOSS_PER_SORTIE = 0.02
 DETECTIONS_KEPT = 3
-LAND_MODES = DOMAIN_MODES["land"]
+#: Supply convoys are wheeled: roads and rail only, never cross-country.
+CONVOY_MODES = DOMAIN_MODES["land"] - {"offroad"}
 _NORMAL = NormalDist()
 
 
@@ -248,9 +249,7 @@ class Simulation:
     def _holds_route(self, convoy: ConvoyState) -> bool:
         if convoy.next_place is None:
             return False
-        return (
-            self.theater.leg(LAND_MODES, convoy.location, convoy.next_place)["capacity"] is not None
-        )
+        return self._convoy_leg(convoy)["capacity"] is not None
 
     # ---------------------------------------------------------------- movement
     def _unit(self, unit: UnitState):
@@ -860,7 +859,7 @@ class Simulation:
         )
         key = (side, hostile, tuple(sources))
         if key not in self._supply_routes:
-            graph = nx.restricted_view(self.theater.domain_graph(LAND_MODES), hostile, [])
+            graph = nx.restricted_view(self.theater.domain_graph(CONVOY_MODES), hostile, [])
             self._supply_routes[key] = (
                 nx.multi_source_dijkstra(graph, sources, weight="cost") if sources else ({}, {})
             )
@@ -877,7 +876,7 @@ class Simulation:
         objective): then the route ends with one hop from an own-usable neighbour."""
         if place in distances:
             return list(paths[place])
-        graph = self.theater.domain_graph(LAND_MODES)
+        graph = self.theater.domain_graph(CONVOY_MODES)
         if place not in graph:
             return None
         options = [
@@ -928,7 +927,7 @@ class Simulation:
 
     def _convoy_leg(self, convoy: ConvoyState) -> dict:
         """The leg the convoy is on, or is about to take."""
-        return self.theater.leg(LAND_MODES, convoy.location, convoy.next_place or convoy.path[0])
+        return self.theater.leg(CONVOY_MODES, convoy.location, convoy.next_place or convoy.path[0])
 
     def _deliver(self, convoy: ConvoyState) -> bool:
         """Hand over the cargo if the unit is here; else re-route to it. False: not yet."""
@@ -944,7 +943,7 @@ class Simulation:
         if unit.next_place is not None or unit.berthing:
             return False  # the unit is moving: look again next hour
         hostile = self._hostile_places(convoy.side)
-        route = self.theater.path(LAND_MODES, convoy.location, unit.location, hostile)
+        route = self.theater.path(CONVOY_MODES, convoy.location, unit.location, hostile)
         if route is None:
             self._end_convoy(convoy, "undelivered: no route")
             return False

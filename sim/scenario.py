@@ -34,7 +34,7 @@ __all__ = [
     "parse_scenario",
 ]
 
-Mode = Literal["road", "rail", "sea", "air"]
+Mode = Literal["road", "rail", "offroad", "sea", "air"]
 Domain = Literal["land", "sea", "air"]
 Terrain = Literal["open", "forest", "urban", "mountain", "marsh", "desert", "water", "beach"]
 Posture = Literal["attack", "defend", "move", "reserve", "withdraw"]
@@ -45,7 +45,7 @@ AIR_ACTIONS = frozenset({"strike", "interdict"})
 
 #: Which route modes a unit of each domain may travel on.
 DOMAIN_MODES: dict[str, frozenset[str]] = {
-    "land": frozenset({"road", "rail"}),
+    "land": frozenset({"road", "rail", "offroad"}),
     "sea": frozenset({"sea"}),
     "air": frozenset({"air"}),
 }
@@ -263,6 +263,13 @@ class Settings(_Strict):
         default=0.3, description="A force below this share of its strength at contact retreats."
     )
     scan_interval_hours: float = Field(default=1.0, gt=0)
+    cross_country_km: float | None = Field(
+        default=None,
+        gt=0,
+        le=200,
+        description="Join land places at most this far apart, whose straight line runs over "
+        "land, by off-road routes (terrain: the slower of the two places'); off by default.",
+    )
     supply: bool = Field(default=True, description="Model supply; off for validation runs.")
     logistics: LogisticsSettings = Field(default_factory=LogisticsSettings)
     planning: PlanningSettings = Field(default_factory=PlanningSettings)
@@ -534,6 +541,11 @@ def _reachability_problems(scenario: Scenario) -> list[tuple[tuple[Any, ...], st
     graph.add_nodes_from(place.id for place in scenario.places)
     for route in scenario.routes:
         graph.add_edge(route.source, route.target, mode=route.mode)
+    if scenario.settings.cross_country_km:
+        from sim.theater import cross_country_pairs  # the land mask lives with the theater
+
+        for a, b, _ in cross_country_pairs(scenario):
+            graph.add_edge(a, b, mode="offroad")
     if not nx.is_connected(graph):
         components = sorted(nx.connected_components(graph), key=len, reverse=True)
         isolated = sorted(set().union(*components[1:]))

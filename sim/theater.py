@@ -6,25 +6,31 @@ Natural Earth country layer shipped in `sim/data/countries.gpkg` (see PROVENANCE
 
 from __future__ import annotations
 
+import math
 from functools import cache
 from importlib import resources
 
 import geopandas as gpd
 import networkx as nx
 import numpy as np
+import shapely
 from pyproj import Geod
 from shapely.geometry import LineString, Point
 
 from sim.scenario import Scenario
 
-__all__ = ["Theater", "load_countries", "land_geometry"]
+__all__ = ["Theater", "cross_country_pairs", "land_geometry", "load_countries"]
 
 _GEOD = Geod(ellps="WGS84")
 EARTH_RADIUS_KM = 6371.0088
 
 #: Share of a unit's road speed it keeps on other modes and terrain (notional planning factors:
 #: FM 3-90 / ATP 4-11 march tables put cross-country and forest movement at about half of road).
-MODE_SPEED_FACTOR = {"road": 1.0, "rail": 1.5, "sea": 1.0, "air": 1.0}
+MODE_SPEED_FACTOR = {"road": 1.0, "rail": 1.5, "offroad": 0.5, "sea": 1.0, "air": 1.0}
+#: Cross-country lines are checked to lie on land at points this far apart ...
+LAND_CHECK_SPACING_KM = 1.0
+#: ... except this close to either end: a coastal place may sit just off the simplified coast.
+COAST_ALLOWANCE_KM = 3.0
 TERRAIN_SPEED_FACTOR = {
     "open": 1.0,
     "desert": 0.9,
@@ -46,7 +52,8 @@ class Theater:
         self.graph = nx.MultiGraph()
         for place in scenario.places:
             self.graph.add_node(place.id, lat=place.lat, lon=place.lon)
-        for index, route in enumerate(scenario.routes):
+        routes = scenario.routes
+        for index, route in enumerate(routes):
             a, b = self.places[route.source], self.places[route.target]
             geodesic_km = _GEOD.inv(a.lon, a.lat, b.lon, b.lat)[2] / 1000.0
             length_km = route.length_km if route.length_km is not None else geodesic_km
@@ -60,6 +67,22 @@ class Theater:
                 capacity=route.capacity,
                 speed_factor=MODE_SPEED_FACTOR[route.mode] * TERRAIN_SPEED_FACTOR[route.terrain],
             )
+        if scenario.settings.cross_country_km:
+            for key, (a, b, length_km) in enumerate(cross_country_pairs(scenario), len(routes)):
+                terrain = min(
+                    (self.places[a].terrain, self.places[b].terrain),
+                    key=lambda t: TERRAIN_SPEED_FACTOR[t],
+                )
+                self.graph.add_edge(
+                    a,
+                    b,
+                    key=key,
+                    mode="offroad",
+                    terrain=terrain,
+                    length_km=length_km,
+                    capacity=None,
+                    speed_factor=MODE_SPEED_FACTOR["offroad"] * TERRAIN_SPEED_FACTOR[terrain],
+                )
         self._domain_graphs: dict[frozenset[str], nx.Graph] = {}
         self._paths: dict[tuple, tuple[str, ...] | None] = {}  # the graph never changes
         ids = list(self.places)
@@ -178,3 +201,58 @@ def load_countries() -> gpd.GeoDataFrame:
 def land_geometry():
     """Union of all countries: the land mask used for land/sea placement checks."""
     return load_countries().union_all()
+
+
+def cross_country_pairs(scenario: Scenario) -> list[tuple[str, str, float]]:
+    """Land places at most `settings.cross_country_km` apart, not already joined by road or
+    rail, whose straight line runs over land: (place, place, geodesic km), in place order."""
+    limit = scenario.settings.cross_country_km
+    if not limit:
+        return []
+    places = [p for p in scenario.places if p.kind != "sea" and p.terrain != "water"]
+    joined = {
+        frozenset((r.source, r.target)) for r in scenario.routes if r.mode in ("road", "rail")
+    }
+    lat = np.radians([p.lat for p in places])
+    lon = np.radians([p.lon for p in places])
+    land = _land_around(
+        (
+            math.floor(min(p.lon for p in places)) - 1,
+            math.floor(min(p.lat for p in places)) - 1,
+            math.ceil(max(p.lon for p in places)) + 1,
+            math.ceil(max(p.lat for p in places)) + 1,
+        )
+    )
+    pairs = []
+    for i, a in enumerate(places):
+        distances = _haversine_km(lat[i], lon[i], lat[i + 1 :], lon[i + 1 :])
+        for offset in np.flatnonzero(distances <= limit):
+            b = places[i + 1 + offset]
+            length_km = float(distances[offset])
+            if frozenset((a.id, b.id)) in joined or not _over_land(land, a, b, length_km):
+                continue
+            pairs.append((a.id, b.id, _GEOD.inv(a.lon, a.lat, b.lon, b.lat)[2] / 1000.0))
+    return pairs
+
+
+def _over_land(land, a, b, length_km: float) -> bool:
+    """Whether the straight line from a to b stays on land away from its ends."""
+    steps = max(2, int(np.ceil(length_km / LAND_CHECK_SPACING_KM)))
+    fractions = np.linspace(0.0, 1.0, steps + 1)
+    inner = fractions[
+        (fractions * length_km > COAST_ALLOWANCE_KM)
+        & ((1 - fractions) * length_km > COAST_ALLOWANCE_KM)
+    ]
+    lons = a.lon + (b.lon - a.lon) * inner
+    lats = a.lat + (b.lat - a.lat) * inner
+    return bool(shapely.contains_xy(land, lons, lats).all())
+
+
+@cache
+def _land_around(bounds: tuple[int, int, int, int]):
+    """The land of the countries in a lon/lat box, prepared for point queries (a few countries
+    union far faster than the world)."""
+    west, south, east, north = bounds
+    land = load_countries().cx[west:east, south:north].union_all()
+    shapely.prepare(land)
+    return land
