@@ -97,7 +97,8 @@ def mission_over(scenario: Scenario, state: WorldState) -> bool:
 
 
 def perceived_state(scenario: Scenario, state: WorldState, side: str) -> WorldState:
-    """The world as `side` believes it: own units true, enemy units from reported detections.
+    """The world as `side` believes it: own units and convoys true, enemy units from reported
+    detections, enemy convoys not at all.
 
     An enemy unit appears only if the side has a report of it that has arrived (reported_hour at
     or before now) and is not stale; it stands where and as strong as last reported.
@@ -106,6 +107,9 @@ def perceived_state(scenario: Scenario, state: WorldState, side: str) -> WorldSt
     believed = state.clone()
     believed.detections = {s: {} for s in state.detections}
     believed.battles = {}
+    # The enemy's convoys and supply record are not the side's to know.
+    believed.convoys = {cid: c for cid, c in believed.convoys.items() if c.side == side}
+    believed.logistics_log = [e for e in believed.logistics_log if e["side"] == side]
     units = {}
     for uid, unit in state.units.items():
         if unit.side == side:

@@ -75,10 +75,14 @@ def test_perceived_picture_holds_only_reported_detections(tutorial):
     state = initial_state(tutorial)
     apply_orders(tutorial, theater, state, RED_ATTACK)
     simulation = Simulation(tutorial, theater, state, seed=5)
+    enemy_convoys_on_the_road = 0
     for hour in range(1, 49):
         simulation.run(float(hour))
         for side in ("blue", "red"):
             believed = perceived_state(tutorial, state, side)
+            enemy_convoys_on_the_road += sum(c.side != side for c in state.convoys.values())
+            assert all(c.side == side for c in believed.convoys.values())
+            assert all(entry["side"] == side for entry in believed.logistics_log)
             reports = state.detections[side]
             for unit in believed.units.values():
                 if unit.side == side:
@@ -86,6 +90,7 @@ def test_perceived_picture_holds_only_reported_detections(tutorial):
                 usable = [r for r in reports.get(unit.id, []) if r.reported_hour <= hour]
                 assert usable, f"{side} believes in {unit.id} without a report at H+{hour}"
                 assert unit.location == usable[-1].place
+    assert enemy_convoys_on_the_road > 0  # there were enemy convoys to keep out of the picture
 
 
 def test_units_beyond_every_sensor_are_never_seen():
