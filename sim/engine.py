@@ -42,6 +42,10 @@ RESUPPLY_PER_HOUR = 0.1
 #: range for contested airspace; JP 3-01 / RAND air campaign studies).
 AIR_LOSS_PER_SORTIE = 0.02
 DETECTIONS_KEPT = 3
+#: A truck column on a road is taken to be as detectable as a manoeuvre unit (the default
+#: unit signature); a side keeps its newest sightings of enemy convoys.
+CONVOY_SIGNATURE = 1.0
+CONVOY_SIGHTINGS_KEPT = 50
 #: Supply convoys are wheeled: roads and rail only, never cross-country.
 CONVOY_MODES = DOMAIN_MODES["land"] - {"offroad"}
 _NORMAL = NormalDist()
@@ -795,6 +799,28 @@ class Simulation:
                 )
             )
             del reports[:-DETECTIONS_KEPT]
+        self._sight_convoys(side, scan, field, delay)
+
+    def _sight_convoys(self, side: str, scan: int, field: _SensorField, delay: float) -> None:
+        """Enemy convoys the side's sensors pick up: where and when, not whose or what."""
+        now = self.env.now
+        sightings = self.state.convoy_sightings.setdefault(side, [])
+        for convoy_id in sorted(self.state.convoys):
+            convoy = self.state.convoys[convoy_id]
+            if convoy.side == side or convoy.location not in field.covering:
+                continue
+            p_miss = field.miss_probability(convoy.location, CONVOY_SIGNATURE)
+            if keyed_uniform(self.seed, "convoy look", side, convoy.id, scan) < p_miss:
+                continue
+            sightings.append(
+                {
+                    "convoy": convoy.id,
+                    "place": convoy.location,
+                    "seen_hour": now,
+                    "reported_hour": now + delay,
+                }
+            )
+        del sightings[:-CONVOY_SIGHTINGS_KEPT]
 
     # --------------------------------------------------------------- logistics
     def _supply(self):

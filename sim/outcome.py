@@ -98,7 +98,7 @@ def mission_over(scenario: Scenario, state: WorldState) -> bool:
 
 def perceived_state(scenario: Scenario, state: WorldState, side: str) -> WorldState:
     """The world as `side` believes it: own units and convoys true, enemy units from reported
-    detections, enemy convoys not at all.
+    detections, enemy convoys only as reported sightings (where and when one was seen).
 
     An enemy unit appears only if the side has a report of it that has arrived (reported_hour at
     or before now) and is not stale; it stands where and as strong as last reported.
@@ -110,6 +110,14 @@ def perceived_state(scenario: Scenario, state: WorldState, side: str) -> WorldSt
     # The enemy's convoys and supply record are not the side's to know.
     believed.convoys = {cid: c for cid, c in believed.convoys.items() if c.side == side}
     believed.logistics_log = [e for e in believed.logistics_log if e["side"] == side]
+    believed.convoy_sightings = {
+        side: [
+            sighting
+            for sighting in state.convoy_sightings.get(side, [])
+            if sighting["reported_hour"] <= state.hour
+            and state.hour - sighting["seen_hour"] <= stale
+        ]
+    }
     units = {}
     for uid, unit in state.units.items():
         if unit.side == side:

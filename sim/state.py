@@ -123,6 +123,8 @@ class WorldState:
     convoys: dict[str, ConvoyState] = field(default_factory=dict)
     convoys_sent: int = 0  # numbers convoy ids
     logistics_log: list[dict[str, Any]] = field(default_factory=list)  # deliveries and losses
+    # observer side -> sightings of enemy convoys (convoy, place, seen_hour, reported_hour)
+    convoy_sightings: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
     def clone(self) -> WorldState:
         """An independent deep copy."""
@@ -149,6 +151,9 @@ class WorldState:
             convoys={k: ConvoyState(**v) for k, v in data.get("convoys", {}).items()},
             convoys_sent=data.get("convoys_sent", 0),
             logistics_log=list(data.get("logistics_log", [])),
+            convoy_sightings={
+                side: list(items) for side, items in data.get("convoy_sightings", {}).items()
+            },
         )
 
     def strength_by_side(self) -> dict[str, float]:

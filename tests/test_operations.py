@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from sim.engine import AIR_LOSS_PER_SORTIE, Simulation, apply_orders
+from sim.outcome import perceived_state
 from sim.scenario import ScenarioError, parse_scenario
 from sim.state import Tasking, WorldState, initial_state
 from sim.theater import Theater
@@ -294,6 +295,34 @@ def test_a_convoy_drives_from_the_source_and_delivers_on_arrival():
     assert entry["result"] == "delivered" and entry["hour"] == pytest.approx(hours)
     assert entry["cargo"] == pytest.approx(0.5)
     assert state.units["front"].supply == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("watcher_at", ["hill", "east"])
+def test_enemy_convoys_are_sighted_only_within_sensor_range(watcher_at):
+    # b's sensor sees 50 km with certainty: from the hill (45 km from west, 33 from mid) it
+    # picks up a's convoy at each hourly scan while it drives west-mid (H+0 to H+2); from
+    # east (60 km from west) it never does.
+    eyes = {"eyes": {"lethality": 0, "sensor_range_km": 50, "detection_probability": 1.0}}
+    scenario = ops(
+        [unit("front", "a", "slow", "mid"), unit("watcher", "b", "eyes", watcher_at)],
+        types=eyes,
+        supply=True,
+    )
+
+    def low_supply(state):
+        state.units["front"].supply = 0.5
+
+    state, _ = run(scenario, until=10.0, prepare=low_supply)
+    assert state.logistics_log[0]["result"] == "delivered"
+    sightings = state.convoy_sightings.get("b", [])
+    if watcher_at == "east":
+        assert sightings == []
+        return
+    assert [(s["seen_hour"], s["place"]) for s in sightings] == [(0.0, "west"), (1.0, "west")]
+    assert all(s["reported_hour"] == s["seen_hour"] + 1.0 for s in sightings)  # report delay
+    believed = perceived_state(scenario, state, "b")
+    assert believed.convoy_sightings == {"b": sightings}  # reported by H+10, none stale
+    assert perceived_state(scenario, state, "a").convoy_sightings == {"a": []}
 
 
 def test_a_convoy_queues_for_a_one_lane_bridge_in_turn():
