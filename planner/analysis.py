@@ -1,12 +1,14 @@
 """Orient: mission analysis of a side's perceived situation, grounded in retrieved doctrine.
 
-Produces specified tasks (from objectives), constraints, key terrain, relative combat power, and
-the enemy's most likely and most dangerous courses of action as engine orders for the believed
+Produces specified tasks (from objectives), constraints, key terrain, relative combat power,
+where the enemy's supply convoys were seen, and the enemy's most likely and most dangerous
+courses of action as engine orders for the believed
 enemy units, so COAs can be wargamed against both.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 
 from doctrine import DoctrineIndex
@@ -32,6 +34,8 @@ class MissionAnalysis:
     enemy_strength_seen: float
     enemy_units_seen: int
     enemy_main_body: str | None  # place with the most believed enemy strength
+    # places where enemy supply convoys were reported, most sightings first
+    enemy_supply_seen: list[str] = field(default_factory=list)
     enemy_most_likely: list[Tasking] = field(default_factory=list)
     enemy_most_dangerous: list[Tasking] = field(default_factory=list)
     enemy_coa_notes: dict[str, str] = field(default_factory=dict)
@@ -49,6 +53,7 @@ class MissionAnalysis:
             "enemy_strength_seen": round(self.enemy_strength_seen, 2),
             "enemy_units_seen": self.enemy_units_seen,
             "enemy_main_body": self.enemy_main_body,
+            "enemy_supply_seen": self.enemy_supply_seen,
             "enemy_coas": self.enemy_coa_notes,
             "doctrine": self.doctrine,
         }
@@ -90,6 +95,7 @@ def analyse(
     for unit in enemy_units:
         mass[unit.location] = mass.get(unit.location, 0.0) + unit.strength
     main_body = max(sorted(mass), key=lambda p: mass[p]) if mass else None
+    supply_seen = Counter(s["place"] for s in believed.convoy_sightings.get(side, []))
     key_terrain = _key_terrain(theater, objectives, main_body)
 
     likely, dangerous, notes = _enemy_courses(scenario, theater, believed, side, objectives)
@@ -110,6 +116,7 @@ def analyse(
         enemy_strength_seen=sum(u.strength for u in enemy_units),
         enemy_units_seen=len(enemy_units),
         enemy_main_body=main_body,
+        enemy_supply_seen=sorted(supply_seen, key=lambda p: (-supply_seen[p], p)),
         enemy_most_likely=likely,
         enemy_most_dangerous=dangerous,
         enemy_coa_notes=notes,

@@ -100,6 +100,36 @@ def _air_tasks(units: list[UnitState], analysis: MissionAnalysis, purpose: str) 
     ]
 
 
+def _interdiction_tasks(
+    scenario: Scenario, theater: Theater, units: list[UnitState], analysis: MissionAnalysis
+) -> list[TaskDraft]:
+    """Air interdicts the enemy's supply where its convoys were seen (the most-used place in
+    each wing's sortie range); a wing with none in range strikes the main body instead."""
+    tasks = []
+    for unit in (u for u in units if u.domain == "air"):
+        reach = scenario.unit_types[unit.type].sortie_range_km
+        place = next(
+            (
+                p
+                for p in analysis.enemy_supply_seen
+                if theater.distance_km(unit.location, p) <= reach
+            ),
+            None,
+        )
+        if place is None:
+            tasks += _air_tasks([unit], analysis, "interdict the enemy while the delay buys time")
+        else:
+            tasks.append(
+                TaskDraft(
+                    unit=unit.id,
+                    action="interdict",
+                    target=place,
+                    purpose=f"cut the enemy's supply line where convoys were seen at {place}",
+                )
+            )
+    return tasks
+
+
 def _ground(units: list[UnitState]) -> list[UnitState]:
     return [u for u in units if u.domain != "air"]
 
@@ -228,10 +258,15 @@ def _delay_forward(scenario, theater, believed, analysis, units) -> COADraft | N
         TaskDraft(unit=u.id, action="defend", target=main, purpose="mass on the decisive objective")
         for u in main_body
     ]
-    tasks += _air_tasks(units, analysis, "interdict the enemy while the delay buys time")
+    air_tasks = _interdiction_tasks(scenario, theater, units, analysis)
+    tasks += air_tasks
+    concept = f"A covering force delays at {forward[0]}; the main body masses on {main}."
+    cut = sorted({t.target for t in air_tasks if t.action == "interdict"})
+    if cut:
+        concept += f" Air interdicts the enemy's supply where it was seen ({', '.join(cut)})."
     return COADraft(
         name="Delay forward, mass on the main objective",
-        concept=f"A covering force delays at {forward[0]}; the main body masses on {main}.",
+        concept=concept,
         form_of_maneuver="delay",
         tasks=tasks,
     )

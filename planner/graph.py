@@ -108,6 +108,7 @@ def _restore_analysis(side: str, scenario: Scenario, data: dict) -> MissionAnaly
         enemy_strength_seen=record["enemy_strength_seen"],
         enemy_units_seen=record["enemy_units_seen"],
         enemy_main_body=data["enemy_main_body"],
+        enemy_supply_seen=record.get("enemy_supply_seen", []),
         enemy_most_likely=[Tasking(**t) for t in data["most_likely"]],
         enemy_most_dangerous=[Tasking(**t) for t in data["most_dangerous"]],
         enemy_coa_notes=record["enemy_coas"],

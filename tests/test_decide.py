@@ -1,5 +1,6 @@
-"""Two-stage COA wargaming: the screen-to-the-best step against Student's t, and the promise
-that COAs going on to the full budget get exactly the scores the full budget gives them."""
+"""Decide: the screen-to-the-best step against Student's t, the promise that COAs going on to
+the full budget get exactly the scores the full budget gives them, and air interdiction aimed
+where enemy convoys were seen."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from planner.decide import screen_to_the_best, wargame
 from planner.drafters import DoctrineDrafter, finalize_drafts
 from sim.engine import Simulation
 from sim.outcome import perceived_state
+from sim.scenario import Scenario
 from sim.state import initial_state
 from sim.theater import Theater
 
@@ -82,3 +84,36 @@ def test_coas_that_go_on_score_as_under_the_full_budget(tutorial, planning_input
                 assert screened.id != best.id  # the best went on (95 % guarantee; holds here)
                 stopped_early += 1
     assert stopped_early > 0  # the screen had work to do in this setting
+
+
+# ---------------------------------------------------------- interdiction planning
+def test_air_interdicts_where_enemy_convoys_were_seen(tutorial):
+    data = tutorial.model_dump(by_alias=True, exclude_none=True)
+    data["units"].append(
+        {"id": "b-air-1", "side": "blue", "type": "air_wing", "strength": 24, "location": "tallinn"}
+    )
+    scenario = Scenario.model_validate(data)
+    theater, index = Theater(scenario), default_index()
+    world = initial_state(scenario)
+    Simulation(scenario, theater, world, seed=1).initial_sweep()
+
+    def delay_coa(sightings):
+        world.convoy_sightings = {"blue": sightings}
+        believed = perceived_state(scenario, world, "blue")
+        analysis = analyse(scenario, theater, believed, "blue", index)
+        drafts = DoctrineDrafter().draft(scenario, theater, believed, analysis, 6, index)
+        coas, _ = finalize_drafts(drafts, scenario, believed, "blue", index, "doctrine")
+        coa = next(c for c in coas if c.form_of_maneuver == "delay")
+        return analysis, next(t for t in coa.tasks if t.unit == "b-air-1")
+
+    seen = [
+        {"convoy": f"red-convoy-{i}", "place": place, "seen_hour": 0.0, "reported_hour": 0.0}
+        for i, place in enumerate(["narva", "kingisepp", "kingisepp"])
+    ]
+    analysis, task = delay_coa(seen)
+    assert analysis.enemy_supply_seen == ["kingisepp", "narva"]  # most sightings first
+    assert (task.action, task.target) == ("interdict", "kingisepp")
+    assert task.citations  # a doctrine passage backs the task
+    analysis, task = delay_coa([])
+    assert analysis.enemy_supply_seen == []
+    assert (task.action, task.target) == ("strike", analysis.enemy_main_body)
