@@ -98,6 +98,14 @@ def run(scenario, orders=(), until=24.0, seed=1, prepare=None):
     return state, simulation
 
 
+def ordered_state(scenario, theater, orders, front_supply: float):
+    """The initial state with the orders applied and unit `front` low on supply."""
+    state = initial_state(scenario)
+    state.units["front"].supply = front_supply
+    apply_orders(scenario, theater, state, orders)
+    return state
+
+
 def run_in_segments(scenario, theater, state, cuts, seed=1):
     """Run to each cut in turn, rebuilding the engine from a JSON snapshot at every cut (as a
     planning cycle does); returns the final state."""
@@ -351,10 +359,7 @@ def test_rebuilt_runs_keep_the_bridge_queue_of_columns_and_convoys():
     orders = [Tasking(c["id"], "move", "mid") for c in columns]
 
     def fresh():
-        state = initial_state(scenario)
-        state.units["front"].supply = 0.5
-        apply_orders(scenario, theater, state, orders)
-        return state
+        return ordered_state(scenario, theater, orders, front_supply=0.5)
 
     straight = fresh()
     Simulation(scenario, theater, straight, seed=1).run(30)
@@ -447,10 +452,7 @@ def test_rebuilt_runs_equal_straight_runs_with_queues_convoys_and_meetings():
         theater = Theater(scenario)
 
         def fresh(scenario=scenario, theater=theater):
-            state = initial_state(scenario)
-            state.units["front"].supply = 0.4
-            apply_orders(scenario, theater, state, orders)
-            return state
+            return ordered_state(scenario, theater, orders, front_supply=0.4)
 
         straight = fresh()
         Simulation(scenario, theater, straight, seed=5).run(30)
