@@ -23,7 +23,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from scenarios import resolve_scenario  # noqa: E402
-from sim.engine import Simulation, apply_orders  # noqa: E402
+from sim._random import splitmix64  # noqa: E402
+from sim.engine import Simulation, _Phased, apply_orders  # noqa: E402
 from sim.montecarlo import replicate  # noqa: E402
 from sim.scenario import load_scenario  # noqa: E402
 from sim.state import Tasking, initial_state  # noqa: E402
@@ -53,6 +54,59 @@ def bare_simpy_rate(events: int, processes: int = 100) -> float:
     start = time.perf_counter()
     env.run()
     return processes * per_process / (time.perf_counter() - start)
+
+
+#: How much work each skeleton does per event, cumulatively (see `skeleton_rate`).
+CEILING_STEPS = (
+    "fixed event order: phase + rank priority, yield from",
+    "+ arrival: the unit moves, both places' counts change",
+    "+ contact check at the new place, one keyed draw",
+)
+
+
+def skeleton_rate(events: int, work: int, processes: int = 100) -> float:
+    """Events per second of the smallest model that does the first `work` + 1 steps of
+    `CEILING_STEPS` per event: the best rate any engine scheduling its events as this one does
+    (fixed order, so rebuilt runs equal straight runs) could reach, with no attrition, sensing,
+    supply or terrain at all."""
+    env = simpy.Environment()
+    per_process = events // processes + 1
+    count = {(place, side): 0 for place in "ab" for side in (0, 1)}
+    strength = [1.0] * processes
+
+    def ride(rank: float):
+        yield _Phased(env, 1.0, 4 + rank)
+
+    def unit(index: int):
+        side, here = index % 2, "a"
+        count[here, side] += 1
+        for step in range(per_process):
+            yield from ride(index / processes)
+            if work >= 1:
+                there = "b" if here == "a" else "a"
+                count[here, side] -= 1
+                count[there, side] += 1
+                here = there
+            if work >= 2 and count[here, 1 - side]:
+                strength[index] -= 1e-6 * (splitmix64(index, step) >> 11) / 2**53
+
+    for index in range(processes):
+        env.process(unit(index))
+    start = time.perf_counter()
+    env.run()
+    return processes * per_process / (time.perf_counter() - start)
+
+
+def bench_ceiling(repeats: int, events: int = 30_000) -> list[dict]:
+    """Each skeleton's rate against bare SimPy's, interleaved, medians of `repeats`: the ceiling
+    on the engine/bare ratio for any engine that does at least that much per event."""
+    rows = []
+    for work, step in enumerate(CEILING_STEPS):
+        ratios = []
+        for _ in range(repeats):
+            ratios.append(skeleton_rate(events, work) / bare_simpy_rate(events))
+        rows.append({"per_event": step, "ratio": round(statistics.median(ratios), 3)})
+    return rows
 
 
 class EngineRun(NamedTuple):
@@ -251,6 +305,7 @@ def main() -> None:
     repeats = 3 if args.quick else 5
     event_rate = bench_event_rate(repeats)
     shares = bench_time_shares()
+    ceiling = bench_ceiling(repeats)
     reps = bench_replications(20 if args.quick else 60, 3)
     sizes = [500, 1000] if args.quick else [500, 1000, 5000]
     scale = bench_scale(sizes, hours=24.0)
@@ -258,6 +313,7 @@ def main() -> None:
         "machine_cores": os.cpu_count(),
         "event_rate": event_rate,
         "time_shares": shares,
+        "ceiling": ceiling,
         "replications": reps,
         "scale": scale,
     }
@@ -285,6 +341,10 @@ def main() -> None:
     for part in shares[0]["share"]:
         cells = (f"{r['us_per_event'][part]:>9} ({r['share'][part]:>5.1%})" for r in shares)
         print(f"{part:40}", *(f"{c:>18}" for c in cells))
+    print()
+    print(f"{'ceiling: a skeleton doing only this per event':60} {'ratio to bare':>14}")
+    for row in ceiling:
+        print(f"{row['per_event']:60} {row['ratio']:>14}")
     print()
     print(f"{'measure':44} {'value':>14}")
     print(f"{'replications/s serial':44} {reps['serial_per_s']:>14}")
