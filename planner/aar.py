@@ -27,7 +27,6 @@ def build_aar(
     seed: int,
     planner: str,
     index: DoctrineIndex,
-    wall_seconds: float,
 ) -> dict[str, Any]:
     """Assemble the after-action record from the loop's final state."""
     world = WorldState.from_dict(final["world"])
@@ -107,7 +106,8 @@ def build_aar(
             "events": int(stats.get("events", 0)),
             "replications": int(stats.get("replications", 0)),
             "cycles": len(cycles),
-            "wall_seconds": round(wall_seconds, 3),
+            # Planning and simulation time summed over every segment of a resumed run.
+            "wall_seconds": round(stats.get("seconds", 0.0), 3),
         },
     }
 

@@ -7,7 +7,6 @@ each cycle, or when a SQLite checkpoint file is given), streams it, and builds t
 from __future__ import annotations
 
 import sqlite3
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -57,7 +56,6 @@ def run_campaign(
             thread resumes where the last run stopped.
         progress: called as (node name, update) after every node.
     """
-    started = time.perf_counter()
     seed = scenario.settings.seed if seed is None else seed
     context = PlannerContext(
         scenario=scenario,
@@ -114,5 +112,4 @@ def run_campaign(
         seed=seed,
         planner=context.drafter.name,
         index=context.index,
-        wall_seconds=time.perf_counter() - started,
     )

@@ -7,7 +7,10 @@ in as run context. Nodes return only what they change.
 
 from __future__ import annotations
 
+import functools
 import operator
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal, TypedDict
 
@@ -250,13 +253,26 @@ def _route_after_act(state: OODAState) -> Literal["observe", "__end__"]:
     return END if state.get("done") else "observe"
 
 
+def _timed(node: Callable[..., dict]) -> Callable[..., dict]:
+    """The node, adding its run time to stats["seconds"]. The total lives in the checkpointed
+    state, so a run resumed from a checkpoint counts every segment's work (and never the time
+    a paused run waited for the commander)."""
+
+    @functools.wraps(node)
+    def timed(state: OODAState, runtime: Runtime[PlannerContext]) -> dict:
+        started = time.perf_counter()
+        update = node(state, runtime)
+        stats = dict(update.get("stats", state.get("stats", {})))
+        stats["seconds"] = stats.get("seconds", 0.0) + time.perf_counter() - started
+        return {**update, "stats": stats}
+
+    return timed
+
+
 def _build() -> Any:
     builder = StateGraph(OODAState, context_schema=PlannerContext)
-    builder.add_node("observe", observe)
-    builder.add_node("orient", orient)
-    builder.add_node("decide", decide)
-    builder.add_node("approve", approve)
-    builder.add_node("act", act)
+    for node in (observe, orient, decide, approve, act):
+        builder.add_node(node.__name__, _timed(node))
     builder.add_edge(START, "observe")
     builder.add_edge("observe", "orient")
     builder.add_edge("orient", "decide")

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
 
 from doctrine import default_index
 from planner.campaign import run_campaign
-from planner.drafters import LLMDrafter
+from planner.drafters import DoctrineDrafter, LLMDrafter
 
 
 def _strip_wall(aar: dict) -> dict:
@@ -95,6 +97,42 @@ def test_checkpointed_run_resumes_to_the_same_result(tutorial, tmp_path):
     assert _strip_wall(
         run_campaign(tutorial, seed=7, cycles=2, replications=2, checkpoint=tmp_path / "b.sqlite")
     ) == _strip_wall(straight)
+
+
+class _SlowDrafter(DoctrineDrafter):
+    """The doctrine drafter taking a known time per draft, so run time has a lower bound."""
+
+    seconds = 0.5
+
+    def __init__(self):
+        self.drafts = 0
+
+    def draft(self, *args):
+        self.drafts += 1
+        time.sleep(self.seconds)
+        return super().draft(*args)
+
+
+class _ConsoleClosed(Exception):
+    pass
+
+
+def test_a_resumed_run_counts_the_time_of_every_segment(tutorial, tmp_path):
+    db = tmp_path / "ooda.sqlite"
+
+    def closed(_plans):
+        raise _ConsoleClosed
+
+    drafter = _SlowDrafter()
+    common = dict(seed=7, cycles=2, replications=2, checkpoint=db, drafter=drafter)
+    with pytest.raises(_ConsoleClosed):
+        run_campaign(tutorial, approver=closed, **common)  # cycle 0 drafted, then interrupted
+    first_segment = drafter.drafts
+    aar = run_campaign(tutorial, approver=lambda _plans: {}, **common)  # resumes; drafts cycle 1
+    assert len(aar["cycles"]) == 2
+    assert 0 < first_segment < drafter.drafts
+    # Every draft of both segments is in the total: the first segment's work is not lost.
+    assert aar["stats"]["wall_seconds"] >= drafter.drafts * _SlowDrafter.seconds
 
 
 class _ToolCallingFake(GenericFakeChatModel):
