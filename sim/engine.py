@@ -155,8 +155,9 @@ class Simulation:
         for unit in sorted(self._sorted_units(), key=lambda u: not self._holds_slot(u)):
             if unit.alive:
                 self._movers[unit.id] = self.env.process(self._unit(unit))
-                if self._types[unit.type].anti_ship_range_km > 0:
-                    self.env.process(self._coastal_fires(unit))
+                unit_type = self._types[unit.type]
+                if unit_type.anti_ship_range_km > 0 or unit_type.land_attack_range_km > 0:
+                    self.env.process(self._shore_fires(unit))
         for convoy in (c for c in convoys if not self._holds_route(c)):
             self.env.process(self._convoy(convoy))
         self._schedule_meetings_in_progress()
@@ -672,49 +673,74 @@ class Simulation:
                 self._present[target].discard(enemy.id)
         unit.strength = max(0.0, unit.strength - loss)
 
-    # ----------------------------------------------------------- coastal fires
-    def _coastal_fires(self, battery: UnitState):
-        """A land anti-ship battery fires a salvo every reload at the strongest enemy ship
-        group its side has a live track on within range. It aims at the reported place: if the
-        ships have moved on, the salvo is wasted (fog of war)."""
-        unit_type = self._types[battery.type]
+    # ------------------------------------------------------ fires across the shore
+    def _shore_fires(self, shooter: UnitState):
+        """Salvos across the shoreline every reload: a land anti-ship battery fires at the
+        strongest enemy ship group its side has a live track on within reach, and a ship with
+        land-attack missiles at the strongest enemy anti-ship battery tracked within reach
+        (counter-battery fire). Each aims at the reported place: if the target has moved on,
+        the salvo is wasted (fog of war). Losses follow Hughes's salvo equation, one-sided."""
+        unit_type = self._types[shooter.type]
+        salvo = unit_type.salvo
+        if unit_type.anti_ship_range_km > 0:
+            reach, offense, is_target = unit_type.anti_ship_range_km, salvo.offense, self._is_ship
+        else:
+            reach, offense = unit_type.land_attack_range_km, salvo.land_attack
+            is_target = self._is_battery
         reload = unit_type.turnaround_hours
         for wave in itertools.count(_first_wave(self.env.now, reload)):
-            if not battery.alive:
+            if not shooter.alive:
                 return
-            yield self._wait(wave * reload - self.env.now, PHASE_FIRES, self._rank[battery.id])
-            if battery.id not in self._present[battery.location]:
-                continue  # on the move or not yet ashore
-            aim = self._coastal_target(battery, unit_type.anti_ship_range_km)
+            yield self._wait(wave * reload - self.env.now, PHASE_FIRES, self._rank[shooter.id])
+            if shooter.id not in self._present[shooter.location]:
+                continue  # under way, or not yet ashore
+            aim = self._shore_target(shooter, reach, is_target)
             if aim is None:
                 continue
             present = (self.state.units[uid] for uid in sorted(self._present[aim]))
-            ships = [u for u in present if u.side != battery.side and u.domain == "sea" and u.alive]
-            if not ships:
+            targets = [
+                u for u in present if u.side != shooter.side and u.alive and is_target(u.type)
+            ]
+            if not targets:
                 continue
-            rng = keyed_rng(self.seed, "coastal", battery.id, wave) if self.stochastic else None
-            salvo = unit_type.salvo
-            b, _, b_def, b_stay = self._pooled_salvo(ships)
-            offense = salvo.offense * self._efficiency(battery)
+            rng = keyed_rng(self.seed, "coastal", shooter.id, wave) if self.stochastic else None
+            b, _, b_def, b_stay = self._pooled_salvo(targets)
             _, loss = salvo_exchange(
-                battery.strength, b, offense, 0.0, 1.0, 0.0, b_def, b_stay, rng
+                shooter.strength,
+                b,
+                offense * self._efficiency(shooter),
+                0.0,
+                1.0,
+                0.0,
+                b_def,
+                b_stay,
+                rng,
             )
-            _spread_loss(ships, loss)
+            _spread_loss(targets, loss)
 
-    def _coastal_target(self, battery: UnitState, reach_km: float) -> str | None:
-        """Place of the strongest enemy ship track the battery's side holds, within reach."""
+    def _is_ship(self, unit_type: str) -> bool:
+        return self._types[unit_type].domain == "sea"
+
+    def _is_battery(self, unit_type: str) -> bool:
+        return self._types[unit_type].anti_ship_range_km > 0
+
+    def _shore_target(
+        self, shooter: UnitState, reach_km: float, is_target: Callable[[str], bool]
+    ) -> str | None:
+        """Place of the strongest live enemy track of a target type the shooter's side holds
+        within reach."""
         now = self.env.now
-        stale = self.scenario.side(battery.side).track_stale_hours
+        stale = self.scenario.side(shooter.side).track_stale_hours
         best: tuple[float, str] | None = None
-        tracks = self.state.detections[battery.side]
+        tracks = self.state.detections[shooter.side]
         for reports in (tracks[unit_id] for unit_id in sorted(tracks)):
             known = [r for r in reports if r.reported_hour <= now]
             if not known or now - known[-1].seen_hour > stale:
                 continue
             track = known[-1]
-            if self._types[track.type].domain != "sea":
+            if not is_target(track.type):
                 continue
-            if self.theater.distance_km(battery.location, track.place) > reach_km:
+            if self.theater.distance_km(shooter.location, track.place) > reach_km:
                 continue
             if best is None or track.strength > best[0]:
                 best = (track.strength, track.place)

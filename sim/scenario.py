@@ -111,6 +111,10 @@ class SalvoParameters(_Strict):
     offense: NonNegative = Field(description="Well-aimed missiles fired per ship per salvo.")
     defense: NonNegative = Field(description="Missiles a ship intercepts per salvo.")
     staying_power: float = Field(gt=0, description="Hits needed to put one ship out of action.")
+    land_attack: NonNegative = Field(
+        default=0.0,
+        description="Ships: well-aimed land-attack missiles per ship per salvo (at batteries).",
+    )
 
 
 class UnitType(_Strict):
@@ -130,7 +134,9 @@ class UnitType(_Strict):
     signature: float = Field(default=1.0, gt=0, description="Detectability multiplier.")
     salvo: SalvoParameters | None = None
     sortie_range_km: NonNegative = Field(default=0.0, description="Air units: strike radius.")
-    turnaround_hours: float = Field(default=6.0, gt=0, description="Air units: sortie cycle.")
+    turnaround_hours: float = Field(
+        default=6.0, gt=0, description="Air units: sortie cycle; batteries and ships: reload."
+    )
     consumption_per_hour: NonNegative = Field(
         default=0.004, description="Fraction of basic load used per hour when active."
     )
@@ -139,6 +145,11 @@ class UnitType(_Strict):
         default=0.0,
         description="Land units: reach of anti-ship missile salvos (uses `salvo`, every "
         "`turnaround_hours`) against ships their side has detected.",
+    )
+    land_attack_range_km: NonNegative = Field(
+        default=0.0,
+        description="Sea units: reach of land-attack salvos (uses `salvo.land_attack`, every "
+        "`turnaround_hours`) against anti-ship batteries their side has detected.",
     )
 
     @property
@@ -475,6 +486,15 @@ def _semantic_problems(scenario: Scenario) -> list[tuple[tuple[Any, ...], str]]:
             if unit_type.salvo is None:
                 problems.append(
                     (("unit_types", name, "salvo"), "anti-ship units need salvo parameters")
+                )
+        if unit_type.land_attack_range_km > 0:
+            if unit_type.domain != "sea":
+                problems.append(
+                    (("unit_types", name, "land_attack_range_km"), "only ships fire land-attack")
+                )
+            if unit_type.salvo is None or unit_type.salvo.land_attack <= 0:
+                problems.append(
+                    (("unit_types", name, "salvo", "land_attack"), "land-attack ships need it > 0")
                 )
     for i, unit in enumerate(scenario.units):
         if unit.side not in side_ids:

@@ -10,6 +10,10 @@ Type-pair multipliers (`versus`) follow the usual anti-armour / anti-personnel a
 Naval salvo parameters follow Hughes ("Fleet Tactics and Coastal Combat", 2nd ed. 2000, ch. 11):
 offense = well-aimed anti-ship missiles per ship per salvo, defense = missiles a ship can
 intercept, staying power = hits to put a ship out of action (about 1-3 for modern surface ships).
+Land attack is Hughes's fleet-versus-shore duel run the other way: surface combatants carry a
+few land-attack missiles each, and a carrier group's air wing adds strike sorties; the ranges
+(250 km for a surface group's missiles, 600 km for carrier strike aircraft) and loads are
+notional planning figures. Ships fire them only at batteries their side has located.
 """
 
 from __future__ import annotations
@@ -43,14 +47,16 @@ DEFAULT_UNIT_TYPES: dict[str, UnitType] = {
         lethality=0.0,
         speed_kph=35,
         sensor_range_km=300,
-        salvo=SalvoParameters(offense=4.0, defense=2.0, staying_power=2.0),
+        land_attack_range_km=250,
+        salvo=SalvoParameters(offense=4.0, defense=2.0, staying_power=2.0, land_attack=1.0),
     ),
     "carrier_group": UnitType(
         domain="sea",
         lethality=0.0,
         speed_kph=35,
         sensor_range_km=500,
-        salvo=SalvoParameters(offense=6.0, defense=4.0, staying_power=3.0),
+        land_attack_range_km=600,
+        salvo=SalvoParameters(offense=6.0, defense=4.0, staying_power=3.0, land_attack=2.0),
     ),
     "amphibious_group": UnitType(
         domain="sea",

@@ -260,13 +260,64 @@ def test_coastal_battery_needs_a_track_and_fires_at_the_reported_place():
     assert moved.units["group"].strength == 4  # the salvo fell where the ships had been
 
 
-def test_anti_ship_units_must_be_land_units_with_salvo_parameters():
+#: A surface group with land-attack missiles and a sure sensor (a gun line off the coast).
+GUNLINE = {
+    "domain": "sea",
+    "sensor_range_km": 300,
+    "detection_probability": 1.0,
+    "land_attack_range_km": 250,
+    "turnaround_hours": 6,
+    "salvo": {"offense": 0, "defense": 2, "staying_power": 2, "land_attack": 1.5},
+}
+
+
+def counter_battery(sensor_km: float = 300, until: float = 7):
+    """Ships at sea (3) against a battery (6 launchers) with infantry beside it at the port;
+    side a has no radar, so the battery (40 km sensors) never sees the ships 56 km off."""
+    scenario = ops(
+        [
+            unit("battery", "a", "coastal_missile", "port", strength=6),
+            unit("rifles", "a", "infantry", "port", strength=10),
+            unit("ships", "b", "gunline", "sea", strength=3),
+        ],
+        types={"gunline": {**GUNLINE, "sensor_range_km": sensor_km}},
+    )
+    return scenario, run(scenario, until=until)[0]
+
+
+def test_ships_fire_back_at_a_located_battery_by_the_salvo_equation():
+    _, state = counter_battery()
+    # One salvo at H+6: 3 ships x 1.5 land-attack missiles, no intercepts, one hit per
+    # launcher (the battery's staying power): 4.5 launchers lost. The infantry is not a target.
+    assert state.units["battery"].strength == pytest.approx(6 - 3 * 1.5 / 1)
+    assert state.units["rifles"].strength == 10
+    assert state.units["ships"].strength == 3
+    _, later = counter_battery(until=13)
+    assert later.units["battery"].strength == 0  # the second salvo finishes it
+
+
+def test_ships_need_a_track_on_the_battery():
+    _, state = counter_battery(sensor_km=10)  # the port is 56 km away: never seen
+    assert state.units["battery"].strength == 6
+
+
+def test_a_counter_battery_salvo_due_at_a_cut_hour_is_fired_by_the_rebuilt_run():
+    scenario, straight = counter_battery(until=13)
+    state = run_in_segments(scenario, Theater(scenario), initial_state(scenario), [6.0, 12.0, 13])
+    assert state.units["battery"].strength == straight.units["battery"].strength == 0
+
+
+def test_shore_fire_types_are_checked_at_load():
     text = yaml.safe_dump(
         {
             **ops([unit("x", "a", "radar", "west"), unit("y", "b", "radar", "east")]).model_dump(
                 by_alias=True, exclude={"unit_types"}
             ),
-            "unit_types": {"boat": {"domain": "sea", "anti_ship_range_km": 100}},
+            "unit_types": {
+                "boat": {"domain": "sea", "anti_ship_range_km": 100},
+                "fort": {"domain": "land", "land_attack_range_km": 100},
+                "frigate": {**GUNLINE, "salvo": {**GUNLINE["salvo"], "land_attack": 0}},
+            },
         }
     )
     with pytest.raises(ScenarioError) as err:
@@ -274,6 +325,9 @@ def test_anti_ship_units_must_be_land_units_with_salvo_parameters():
     message = str(err.value)
     assert "unit_types.boat.anti_ship_range_km: only land units fire at ships" in message
     assert "unit_types.boat.salvo: anti-ship units need salvo parameters" in message
+    assert "unit_types.fort.land_attack_range_km: only ships fire land-attack" in message
+    assert "unit_types.fort.salvo.land_attack: land-attack ships need it > 0" in message
+    assert "unit_types.frigate.salvo.land_attack: land-attack ships need it > 0" in message
 
 
 # -------------------------------------------------------------- logistics
