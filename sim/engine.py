@@ -273,8 +273,13 @@ class Simulation:
         while unit.alive:
             battle = self._battle_done.get(unit.location)
             if battle is not None and unit.domain != "air":
-                yield battle
-                continue
+                if unit.posture != "disengage":
+                    yield battle  # fight it out: a column cannot pass through a contested place
+                    continue
+                # Ordered away: it fights the combat step ending now, then breaks contact.
+                yield self._wait(0.0, PHASE_MOVE, self._rank[unit.id])
+                if not unit.alive:
+                    return
             if not unit.path:
                 return
             yield from self._travel(unit, unit.path[0])
@@ -356,6 +361,8 @@ class Simulation:
         speed = unit.speed_kph * leg["speed_factor"] * self._efficiency(unit)
         hours = leg["length_km"] / speed * self._travel_noise(unit)
         unit.path.pop(0)
+        if unit.posture == "disengage":  # contact broken: it marches as ordered
+            unit.posture = "attack" if unit.action == "attack" else "move"
         self._present[unit.location].discard(unit.id)
         unit.next_place = destination
         unit.depart_hour = self.env.now
@@ -1111,6 +1118,20 @@ def _spread_loss(units: list[UnitState], loss: float) -> None:
             unit.strength = 0.0
 
 
+def _sides_standing(state: WorldState) -> dict[tuple[str, str], set[str]]:
+    """(place, domain class) -> sides with a unit standing there that would fight (alive,
+    arrived, ashore, not moving, not pulling out): where enemies are, a unit is in contact.
+    Works on the ground truth and on a side's believed world alike."""
+    sides: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for unit in state.units.values():
+        pending = unit.arrives_hour > 0 and unit.arrives_hour >= state.hour
+        if not unit.alive or pending or unit.berthing or unit.next_place is not None:
+            continue
+        if unit.domain != "air" and unit.posture != "withdraw":
+            sides[unit.location, _domain_class(unit)].add(unit.side)
+    return sides
+
+
 def apply_orders(
     scenario: Scenario,
     theater: Theater,
@@ -1121,6 +1142,7 @@ def apply_orders(
     """Set each tasked unit's action, target and path; returns why any order was not applied."""
     rejected = []
     restricted = restricted or {}
+    sides_at = _sides_standing(state)
     for task in taskings:
         unit = state.units.get(task.unit)
         if unit is None or not unit.alive:
@@ -1143,6 +1165,11 @@ def apply_orders(
             unit.path = []
             continue
         unit.path = path[1:]
-        if unit.next_place is None:
+        here = sides_at.get((unit.location, _domain_class(unit)), ())
+        if unit.next_place is None and any(side != unit.side for side in here):
+            # Ordered away from a fight, whatever it is to do where it is going: it breaks
+            # contact at the end of the combat step in progress and leaves.
+            unit.posture = "disengage"
+        elif unit.next_place is None:
             unit.posture = {"attack": "attack", "withdraw": "withdraw"}.get(task.action, "move")
     return rejected

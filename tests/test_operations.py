@@ -482,6 +482,62 @@ def test_columns_meeting_on_a_road_fight_at_the_nearer_end():
     assert state.units["A"].location == "mid" and state.units["B"].location == "mid"
 
 
+# ------------------------------------------------------------ breaking contact
+def engaged_at_mid():
+    """A (10) and B (30) start in contact at mid; C (a) stands at west, 60 km of road away."""
+    scenario = ops(
+        [
+            unit("A", "a", "slow", "mid"),
+            unit("B", "b", "slow", "mid", strength=30),
+            unit("C", "a", "slow", "west"),
+        ]
+    )
+    theater = Theater(scenario)
+    state = initial_state(scenario)
+    Simulation(scenario, theater, state, seed=1).run(3.0)  # one planning cycle of fighting
+    return scenario, theater, state
+
+
+def test_a_unit_ordered_away_from_a_battle_breaks_contact_after_the_step_in_progress():
+    scenario, theater, stayed = engaged_at_mid()
+    assert "mid" in stayed.battles and stayed.battles["mid"].last_tick == 2.5
+    Simulation(scenario, theater, stayed, seed=1).run(3.01)  # the step ending at H+3
+    _, _, state = engaged_at_mid()
+    apply_orders(scenario, theater, state, [Tasking("A", "defend", "west")])
+    simulation = Simulation(scenario, theater, state, seed=1)
+    simulation.run(3.01)
+    a = state.units["A"]
+    factor = theater.leg(frozenset({"road"}), "mid", "west")["speed_factor"]
+    assert a.strength == stayed.units["A"].strength < 10  # it fought that step, and left
+    assert (a.next_place, a.depart_hour, a.posture) == ("west", 3.0, "move")
+    assert a.arrive_hour == pytest.approx(3.0 + 60 / (20 * factor))
+    simulation.run(12.0)
+    assert a.strength == stayed.units["A"].strength  # no loss after it broke contact
+    assert (a.location, a.posture) == ("west", "defend")
+    assert state.battle_log[-1]["end_hour"] == 3.5  # the next step finds no one to fight
+    assert state.control["mid"] == "b"
+
+
+def test_orders_break_contact_in_a_believed_world_too():
+    # The planner wargames its side's picture, which has detected enemies but no battles.
+    scenario, theater, state = engaged_at_mid()
+    believed = perceived_state(scenario, state, "a")
+    assert not believed.battles and believed.units["B"].location == "mid"
+    apply_orders(scenario, theater, believed, [Tasking("A", "defend", "west")])
+    assert believed.units["A"].posture == "disengage"
+
+
+def test_a_column_ordered_through_a_battle_joins_it():
+    scenario, theater, state = engaged_at_mid()
+    apply_orders(scenario, theater, state, [Tasking("C", "attack", "east")])  # via mid
+    factor = theater.leg(frozenset({"road"}), "west", "mid")["speed_factor"]
+    arrival = 3.0 + 60 / (20 * factor)
+    Simulation(scenario, theater, state, seed=1).run(arrival + 2.0)
+    c = state.units["C"]
+    assert (c.location, c.next_place, c.path) == ("mid", None, ["east"])  # stopped to fight
+    assert c.strength < 10
+
+
 # ------------------------------------------------------------ exactness
 def test_rebuilt_runs_equal_straight_runs_with_queues_convoys_and_meetings():
     units = [
