@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Protocol
 
 from doctrine import DoctrineIndex
@@ -55,14 +56,60 @@ class DoctrineDrafter:
             return []
         seizing = sum(1 for o in analysis.objectives if not o["held"])
         schemes = _OFFENSIVE if seizing * 2 >= len(analysis.objectives) else _DEFENSIVE
+        lost: dict[str, str] = {}
+        if schemes is _DEFENSIVE:
+            analysis, lost = _without_lost_objectives(believed, analysis, units)
         drafts = []
         for scheme in schemes:
             draft = scheme(scenario, theater, believed, analysis, units)
-            if draft is not None:
-                drafts.append(draft)
+            if draft is None:
+                continue
+            if lost and not any(task.target in lost for task in draft.tasks):
+                given_up = (
+                    " Given up, our ground forces being under the planning ratio to retake "
+                    f"({RETAKE_RATIO:g}:1) or hold (1:{1 / DEFEND_RATIO:g}): "
+                    + ", ".join(f"{place} ({why})" for place, why in lost.items())
+                    + "."
+                )
+                draft = draft.model_copy(update={"concept": draft.concept + given_up})
+            drafts.append(draft)
             if len(drafts) == count:
                 break
         return drafts
+
+
+#: Historical minimum planning ratios, friendly to enemy (FM 6-0 (2014), ch. 9): attacking a
+#: hasty defence (an objective the enemy has just taken) wants 2.5:1; defending a prepared
+#: position holds at 1:3.
+RETAKE_RATIO = 2.5
+DEFEND_RATIO = 1 / 3
+
+
+def _without_lost_objectives(
+    believed: WorldState, analysis: MissionAnalysis, units: list[UnitState]
+) -> tuple[MissionAnalysis, dict[str, str]]:
+    """The analysis without the objectives the side's whole ground force could no longer
+    retake (enemy-held, under RETAKE_RATIO) or hold (enemy there, under DEFEND_RATIO), and
+    those places with the ratio found. Feeding units into a lost position loses them
+    piecemeal. With every objective lost the analysis is returned whole."""
+    ground = sum(u.strength for u in _ground(units))
+    kept, lost = [], {}
+    for objective in analysis.objectives:
+        place = objective["place"]
+        enemy = sum(
+            u.strength
+            for u in believed.units.values()
+            if u.side == analysis.enemy and u.alive and u.location == place
+        )
+        enemy_holds = believed.control.get(place) == analysis.enemy
+        needed = RETAKE_RATIO if enemy_holds else DEFEND_RATIO
+        if enemy > 0 and ground < needed * enemy:
+            lost[place] = f"{ground / enemy:.2g}:1, {'retake' if enemy_holds else 'hold'}"
+        else:
+            kept.append(objective)
+    if not lost or not kept:
+        return analysis, {}
+    return replace(analysis, objectives=kept), lost
 
 
 def _maneuver_units(believed: WorldState, side: str) -> list[UnitState]:

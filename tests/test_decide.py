@@ -117,3 +117,27 @@ def test_air_interdicts_where_enemy_convoys_were_seen(tutorial):
     analysis, task = delay_coa([])
     assert analysis.enemy_supply_seen == []
     assert (task.action, task.target) == ("strike", analysis.enemy_main_body)
+
+
+# ---------------------------------------------------------- lost objectives
+@pytest.mark.parametrize("red_strength, retake", [(30.0, True), (60.0, False)])
+def test_defence_gives_up_an_objective_it_could_not_retake(tutorial, red_strength, retake):
+    # Red has taken Johvi, one of Blue's three hold objectives, with all four of its units.
+    # FM 6-0's planning ratio to attack a hasty defence is 2.5:1: Blue's 375 ground strength
+    # can retake Johvi from 4 x 30 = 120 (3.1:1) but not from 4 x 60 = 240 (1.6:1).
+    theater, index = Theater(tutorial), default_index()
+    world = initial_state(tutorial)
+    world.control["johvi"] = "red"
+    for unit in (u for u in world.units.values() if u.side == "red"):
+        unit.location, unit.strength = "johvi", red_strength
+    blue_ground = sum(u.strength for u in world.units.values() if u.side == "blue")
+    assert (blue_ground >= 2.5 * 4 * red_strength) == retake
+    analysis = analyse(tutorial, theater, world, "blue", index)
+    drafts = DoctrineDrafter().draft(tutorial, theater, world, analysis, 3, index)
+    defensive = [d for d in drafts if d.form_of_maneuver in ("area defence", "mobile defence")]
+    assert len(defensive) == 2
+    for draft in defensive:
+        sent_to_johvi = any(t.target == "johvi" for t in draft.tasks)
+        assert sent_to_johvi == retake
+        assert ("Given up" in draft.concept and "johvi" in draft.concept) == (not retake)
+        assert {t.target for t in draft.tasks} >= {"rakvere", "tallinn"}
