@@ -59,18 +59,18 @@ class DoctrineDrafter:
         lost: dict[str, str] = {}
         if schemes is _DEFENSIVE:
             analysis, lost = _without_lost_objectives(believed, analysis, units)
+        given_up = (
+            " Given up, our ground forces being under the planning ratio to retake "
+            f"({RETAKE_RATIO:g}:1) or hold (1:{1 / DEFEND_RATIO:g}): "
+            + ", ".join(f"{place} ({why})" for place, why in lost.items())
+            + "."
+        )
         drafts = []
         for scheme in schemes:
             draft = scheme(scenario, theater, believed, analysis, units)
             if draft is None:
                 continue
             if lost and not any(task.target in lost for task in draft.tasks):
-                given_up = (
-                    " Given up, our ground forces being under the planning ratio to retake "
-                    f"({RETAKE_RATIO:g}:1) or hold (1:{1 / DEFEND_RATIO:g}): "
-                    + ", ".join(f"{place} ({why})" for place, why in lost.items())
-                    + "."
-                )
                 draft = draft.model_copy(update={"concept": draft.concept + given_up})
             drafts.append(draft)
             if len(drafts) == count:

@@ -285,8 +285,7 @@ class Simulation:
             yield from self._travel(unit, unit.path[0])
 
     def _arrival_pending(self, unit: UnitState) -> bool:
-        """A reinforcement still to arrive (one due now has not: runs stop before `until`)."""
-        return unit.arrives_hour > 0 and unit.arrives_hour >= self.env.now
+        return _arrival_pending(unit, self.env.now)
 
     def _travel(self, unit: UnitState, destination: str):
         yield from self._cover_leg(unit, self._leg(unit, unit.location, destination), destination)
@@ -1118,13 +1117,18 @@ def _spread_loss(units: list[UnitState], loss: float) -> None:
             unit.strength = 0.0
 
 
+def _arrival_pending(unit: UnitState, hour: float) -> bool:
+    """A reinforcement still to arrive (one due now has not: runs stop before `until`)."""
+    return unit.arrives_hour > 0 and unit.arrives_hour >= hour
+
+
 def _sides_standing(state: WorldState) -> dict[tuple[str, str], set[str]]:
     """(place, domain class) -> sides with a unit standing there that would fight (alive,
     arrived, ashore, not moving, not pulling out): where enemies are, a unit is in contact.
     Works on the ground truth and on a side's believed world alike."""
     sides: dict[tuple[str, str], set[str]] = defaultdict(set)
     for unit in state.units.values():
-        pending = unit.arrives_hour > 0 and unit.arrives_hour >= state.hour
+        pending = _arrival_pending(unit, state.hour)
         if not unit.alive or pending or unit.berthing or unit.next_place is not None:
             continue
         if unit.domain != "air" and unit.posture != "withdraw":
