@@ -545,6 +545,8 @@ class LLMDrafter:
         """Ask the model for `count` COAs given the analysis and retrieved doctrine."""
         structured = self.model.with_structured_output(COADraftSet, method="function_calling")
         result = structured.invoke(_prompt(scenario, believed, analysis, count, index))
+        if result is None:  # structured output gives None for a reply it cannot parse
+            raise ValueError("the model's reply did not parse as a set of COAs")
         if isinstance(result, dict):
             result = COADraftSet.model_validate(result)
         return list(result.coas[:count])

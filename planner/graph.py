@@ -130,16 +130,21 @@ def decide(state: OODAState, runtime: Runtime[PlannerContext]) -> dict:
         believed = WorldState.from_dict(state["pictures"][side])
         notes: list[str] = []
         count = settings.planning.coas
+        coas: list[COA] = []
         try:
             drafts = ctx.drafter.draft(scenario, ctx.theater, believed, analysis, count, ctx.index)
-            drafted_by = ctx.drafter.name
+            coas, more = finalize_drafts(
+                drafts, scenario, believed, side, ctx.index, ctx.drafter.name
+            )
+            notes += more
+            if not coas:
+                notes.append(f"drafter {ctx.drafter.name} gave no usable COA; used doctrine")
         except Exception as err:  # a model or network failure must not end the campaign
-            notes.append(f"drafter {ctx.drafter.name} failed ({type(err).__name__}); used doctrine")
-            drafts, drafted_by = [], ctx.fallback.name
-        coas, more = finalize_drafts(drafts, scenario, believed, side, ctx.index, drafted_by)
-        notes += more
-        if not coas and drafted_by != ctx.fallback.name:
-            notes.append(f"drafter {ctx.drafter.name} gave no usable COA; used doctrine")
+            notes.append(
+                f"drafter {ctx.drafter.name} failed ({type(err).__name__}: "
+                f"{_short(str(err))}); used doctrine"
+            )
+        if not coas and ctx.drafter.name != ctx.fallback.name:
             drafts = ctx.fallback.draft(scenario, ctx.theater, believed, analysis, count, ctx.index)
             coas, more = finalize_drafts(
                 drafts, scenario, believed, side, ctx.index, ctx.fallback.name
@@ -172,6 +177,12 @@ def decide(state: OODAState, runtime: Runtime[PlannerContext]) -> dict:
     stats = dict(state.get("stats", {}))
     stats["replications"] = stats.get("replications", 0) + replications
     return {"plans": plans, "stats": stats}
+
+
+def _short(text: str, limit: int = 200) -> str:
+    """One line of at most `limit` characters (error messages can carry whole replies)."""
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
 def approve(state: OODAState, runtime: Runtime[PlannerContext]) -> dict:

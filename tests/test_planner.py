@@ -182,12 +182,28 @@ def test_llm_drafter_output_is_validated_and_cited(tutorial):
     assert "b-inf-4 is not an air unit and cannot interdict" in notes
 
 
-def test_failing_model_falls_back_to_the_doctrine_drafter(tutorial):
-    model = _ToolCallingFake(messages=iter([]))  # raises when asked
+def test_failing_model_falls_back_to_doctrine_coas_that_are_wargamed(tutorial):
+    model = _ToolCallingFake(messages=iter([]))  # raises StopIteration when asked
     aar = run_campaign(tutorial, seed=7, cycles=1, replications=2, drafter=LLMDrafter(model))
     plan = aar["cycles"][0]["plans"]["blue"]
+    assert plan["coas"], "the fallback drafted nothing"
     assert all(c["drafted_by"] == "doctrine" for c in plan["coas"])
-    assert any("failed" in note for note in plan["notes"])
+    assert plan["selected_coa"] in {c["id"] for c in plan["coas"]}
+    assert any(c["scores"].get("replications", 0) > 0 for c in plan["coas"])
+    assert aar["stats"]["replications"] > 0
+    failure = next(n for n in plan["notes"] if "failed" in n)
+    assert "StopIteration" in failure and "used doctrine" in failure
+
+
+def test_unparseable_model_reply_falls_back_and_names_the_error(tutorial):
+    garbage = AIMessage(content="Here are my COAs: {not json")  # no tool call at all
+    model = _ToolCallingFake(messages=iter([garbage] * 4))
+    aar = run_campaign(tutorial, seed=7, cycles=1, replications=2, drafter=LLMDrafter(model))
+    plan = aar["cycles"][0]["plans"]["blue"]
+    assert plan["coas"] and all(c["drafted_by"] == "doctrine" for c in plan["coas"])
+    assert aar["stats"]["replications"] > 0
+    failure = next(n for n in plan["notes"] if "failed" in n)
+    assert "ValueError" in failure and "did not parse" in failure
 
 
 def test_an_empty_answer_approves_the_planner_choice(tutorial):
