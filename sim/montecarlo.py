@@ -14,8 +14,8 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
 from sim._random import key_seed
-from sim.engine import Simulation, apply_orders
 from sim.outcome import evaluate
+from sim.runner import run_scripted
 from sim.scenario import Scenario
 from sim.state import Tasking, WorldState
 from sim.theater import Theater
@@ -64,12 +64,18 @@ def _run_chunk(pairs: list[tuple[int, int]]) -> list[ReplicationResult]:
 
 def _run_one(job: _Job, theater: Theater, plan: int, replication: int) -> ReplicationResult:
     state = job.state.clone()
-    apply_orders(job.scenario, theater, state, job.plans[plan], job.restricted)
     start = state.strength_by_side()
-    simulation = Simulation(
-        job.scenario, theater, state, seed=key_seed(job.seed, "replication", replication)
+    events = run_scripted(
+        job.scenario,
+        theater,
+        state,
+        state.hour,
+        job.until,
+        key_seed(job.seed, "replication", replication),
+        order_sides=set(),
+        taskings=job.plans[plan],
+        restricted=job.restricted,
     )
-    simulation.run(job.until)
     outcome = evaluate(job.scenario, state)
     end = state.strength_by_side()
     enemy = job.scenario.enemy_of(job.side)
@@ -86,7 +92,7 @@ def _run_one(job: _Job, theater: Theater, plan: int, replication: int) -> Replic
         own_loss=loss(job.side),
         enemy_loss=loss(enemy),
         winner=outcome.winner,
-        events=simulation.events_processed,
+        events=events,
     )
 
 

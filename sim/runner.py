@@ -7,6 +7,8 @@ Dask-cluster runs agree.
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 
@@ -29,23 +31,29 @@ def run_scripted(
     seed: int,
     *,
     order_sides: set[str],
+    taskings: Iterable[Tasking] = (),
+    restricted: dict[str, frozenset[str]] | None = None,
     timeline: list | None = None,
 ) -> int:
-    """Advance the world from `start` to `end`, applying the scripted orders of `order_sides`.
+    """Advance the world from `start` to `end`, applying the scripted orders of `order_sides`
+    and any timed `taskings` (a phased plan) at their hours.
 
     The engine is rebuilt at each order's hour (exact, by design of the snapshot state); returns
     the events processed. Rows of (hour, unit, side, strength, place) go to `timeline` if given.
     """
-    orders = [
-        o
-        for o in scenario.orders
-        if start <= o.at_hour < end and world.units[o.unit].side in order_sides
-    ]
-    breakpoints = sorted({o.at_hour for o in orders} | {start}) + [end]
+    due_at: dict[float, list[Tasking]] = defaultdict(list)
+    for order in scenario.orders:
+        unit = world.units.get(order.unit)  # a side's believed world lacks unseen enemies
+        if unit is not None and unit.side in order_sides and start <= order.at_hour < end:
+            due_at[order.at_hour].append(Tasking(order.unit, order.action, order.target))
+    for task in taskings:
+        hour = start if task.at_hour is None else max(start, task.at_hour)
+        if hour < end:
+            due_at[hour].append(task)
+    breakpoints = sorted(set(due_at) | {start}) + [end]
     events = 0
     for here, there in zip(breakpoints, breakpoints[1:], strict=False):
-        due = [Tasking(o.unit, o.action, o.target) for o in orders if o.at_hour == here]
-        apply_orders(scenario, theater, world, due)
+        apply_orders(scenario, theater, world, due_at.get(here, []), restricted)
         simulation = Simulation(
             scenario, theater, world, seed=seed, record_timeline=timeline is not None
         )

@@ -102,11 +102,13 @@ class ConvoyState:
 
 @dataclass
 class Tasking:
-    """An order for one unit: `action` towards `target` (a place id)."""
+    """An order for one unit: `action` towards `target` (a place id), from `at_hour` (None:
+    at once). Phased plans are lists of taskings with their hours."""
 
     unit: str
     action: str
     target: str | None = None
+    at_hour: float | None = None
 
 
 @dataclass
