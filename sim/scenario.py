@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 __all__ = [
     "AIR_ACTIONS",
     "AttritionLaw",
+    "Formation",
     "LogisticsSettings",
     "Objective",
     "Order",
@@ -159,12 +160,29 @@ class UnitType(_Strict):
         return DOMAIN_MODES[self.domain] | extra
 
 
+Echelon = Literal[
+    "army", "corps", "division", "brigade", "regiment", "group", "battalion", "task_group"
+]
+
+
+class Formation(_Strict):
+    """A headquarters grouping units (corps, division, brigade, task group): the planner
+    tasks formations, and a COA's formation tasks expand to their units."""
+
+    id: str = Field(min_length=1)
+    name: str = ""
+    side: str
+    echelon: Echelon = "brigade"
+    parent: str | None = Field(default=None, description="Higher formation's id.")
+
+
 class UnitSpec(_Strict):
     """One unit of a side at scenario start (or arriving later as a reinforcement)."""
 
     id: str = Field(min_length=1)
     name: str = ""
     side: str
+    parent: str | None = Field(default=None, description="Id of the formation it belongs to.")
     type: str
     strength: float = Field(gt=0, description="Combat strength (personnel, vehicles or ships).")
     location: str
@@ -240,8 +258,12 @@ class LogisticsSettings(_Strict):
     )
 
 
+#: Decision-matrix criteria (FM 5-0 COA comparison: weighted criteria).
+Criterion = Literal["p_success", "attainment", "own_survival", "enemy_loss"]
+
+
 class PlanningSettings(_Strict):
-    """Budget of the planner's Decide step."""
+    """Budget and criteria of the planner's Decide step."""
 
     coas: int = Field(default=3, ge=1, le=8)
     replications: int = Field(default=12, ge=1, le=10_000)
@@ -255,6 +277,33 @@ class PlanningSettings(_Strict):
     lookahead_hours: float | None = Field(
         default=None, gt=0, description="Wargame horizon; default is two cycles."
     )
+    weights: dict[Criterion, NonNegative] = Field(
+        default_factory=lambda: {
+            "p_success": 0.45,
+            "attainment": 0.25,
+            "own_survival": 0.2,
+            "enemy_loss": 0.1,
+        },
+        description="Decision-matrix weights per criterion (normalised to sum to 1).",
+    )
+    revision_replications: int = Field(
+        default=8,
+        ge=0,
+        le=1_000,
+        description="Replications per candidate in the revision search (common random "
+        "numbers); 0 turns revision off.",
+    )
+    revision_rounds: int = Field(
+        default=2, ge=0, le=20, description="Improvement rounds of the revision search."
+    )
+
+    @field_validator("weights")
+    @classmethod
+    def _weights_sum_positive(cls, weights: dict[str, float]) -> dict[str, float]:
+        total = sum(weights.values())
+        if total <= 0:
+            raise ValueError("decision-matrix weights must not all be zero")
+        return {name: value / total for name, value in weights.items()}
 
 
 class Settings(_Strict):
@@ -298,6 +347,7 @@ class Scenario(_Strict):
     routes: list[Route] = Field(min_length=1)
     sides: list[Side] = Field(min_length=2)
     unit_types: dict[str, UnitType] = Field(default_factory=dict, validate_default=True)
+    formations: list[Formation] = Field(default_factory=list)
     units: list[UnitSpec] = Field(min_length=1)
     orders: list[Order] = Field(default_factory=list)
     settings: Settings = Field(default_factory=Settings)
@@ -496,6 +546,7 @@ def _semantic_problems(scenario: Scenario) -> list[tuple[tuple[Any, ...], str]]:
                 problems.append(
                     (("unit_types", name, "salvo", "land_attack"), "land-attack ships need it > 0")
                 )
+    problems += _formation_problems(scenario, side_ids, unit_ids)
     for i, unit in enumerate(scenario.units):
         if unit.side not in side_ids:
             problems.append((("units", i, "side"), f"unknown side {unit.side!r}"))
@@ -540,6 +591,47 @@ def _semantic_problems(scenario: Scenario) -> list[tuple[tuple[Any, ...], str]]:
     if problems:
         return problems  # reachability needs sound references
     problems += _reachability_problems(scenario)
+    return problems
+
+
+def _formation_problems(
+    scenario: Scenario, side_ids: set[str], unit_ids: set[str]
+) -> list[tuple[tuple[Any, ...], str]]:
+    """Formations: unique ids (also against units), known sides and parents of the same
+    side, no cycles; a unit's parent is a formation of its own side."""
+    problems: list[tuple[tuple[Any, ...], str]] = []
+    formations = {}
+    for i, formation in enumerate(scenario.formations):
+        if formation.id in formations:
+            problems.append((("formations", i, "id"), f"duplicate id {formation.id!r}"))
+        elif formation.id in unit_ids:
+            problems.append((("formations", i, "id"), f"id {formation.id!r} is also a unit's"))
+        formations.setdefault(formation.id, formation)
+        if formation.side not in side_ids:
+            problems.append((("formations", i, "side"), f"unknown side {formation.side!r}"))
+    for i, formation in enumerate(scenario.formations):
+        parent = formations.get(formation.parent) if formation.parent else None
+        if formation.parent is not None and parent is None:
+            problems.append(
+                (("formations", i, "parent"), f"unknown formation {formation.parent!r}")
+            )
+        elif parent is not None and parent.side != formation.side:
+            problems.append((("formations", i, "parent"), "parent belongs to another side"))
+        seen, current = {formation.id}, parent
+        while current is not None:
+            if current.id in seen:
+                problems.append((("formations", i, "parent"), "formations form a cycle"))
+                break
+            seen.add(current.id)
+            current = formations.get(current.parent) if current.parent else None
+    for i, unit in enumerate(scenario.units):
+        if unit.parent is None:
+            continue
+        parent = formations.get(unit.parent)
+        if parent is None:
+            problems.append((("units", i, "parent"), f"unknown formation {unit.parent!r}"))
+        elif parent.side != unit.side:
+            problems.append((("units", i, "parent"), "formation belongs to another side"))
     return problems
 
 
