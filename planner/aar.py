@@ -40,25 +40,15 @@ def build_aar(
             for coa in plan["coas"]:
                 for task in coa["tasks"]:
                     cited.update(task["citations"])
-                coas.append(
-                    {
-                        "id": coa["id"],
-                        "name": coa["name"],
-                        "summary": f"{coa['name']}: {coa['concept']}",
-                        "form_of_maneuver": coa["form_of_maneuver"],
-                        "drafted_by": coa["drafted_by"],
-                        "tasks": coa["tasks"],
-                        "screening": coa["screening"],
-                        "screening_notes": coa["screening_notes"],
-                        "scores": coa["scores"],
-                    }
-                )
+                coas.append({**coa, "summary": f"{coa['name']}: {coa['concept']}"})
             plans[side] = {
                 "coas": coas,
                 "selected_coa": plan["selected_coa"],
                 "selected_by": plan.get("selected_by", "planner"),
                 "decision_matrix": plan["matrix"],
                 "notes": plan["notes"],
+                "weights": plan.get("weights", {}),
+                "orders": plan.get("orders"),
             }
         cycles.append(
             {
@@ -183,12 +173,7 @@ def render_markdown(aar: dict[str, Any]) -> str:
                 )
             chosen = next((c for c in plan["coas"] if c["id"] == plan["selected_coa"]), None)
             if chosen:
-                out += ["", f"Tasks of {chosen['id']}:", ""]
-                out += [
-                    f"- {t['unit']}: {t['action']} {t['target'] or ''} — {_md(t['purpose'])} "
-                    f"[{', '.join(t['citations'])}]"
-                    for t in chosen["tasks"]
-                ]
+                out += _chosen_markdown(chosen, plan.get("orders"))
             out += [f"- Note: {_md(note)}" for note in plan["notes"]]
     out += ["", "## Doctrine cited", ""]
     out += [
@@ -204,6 +189,40 @@ def render_markdown(aar: dict[str, Any]) -> str:
         "",
     ]
     return "\n".join(out)
+
+
+def _chosen_markdown(chosen: dict[str, Any], orders: dict[str, Any] | None) -> list[str]:
+    """The selected COA: its revisions, orders (paragraph 3, synchronisation) and tasks."""
+    out = [""]
+    out += [
+        f"- Revision: {_md(r['change'])} (utility {r['utility_before']:.3f} to "
+        f"{r['utility_after']:.3f}, {r['replications']} runs each)"
+        for r in chosen.get("revisions", [])
+    ]
+    if orders:
+        out += ["", f"#### Orders of {chosen['id']}: paragraph 3, execution", ""]
+        out += [f"Concept of operations. {_md(orders['concept_of_operations'])}", ""]
+        out += ["Tasks to subordinate units:", ""]
+        out += [
+            f"- {_md(sub['name'])}: {_md('; '.join(sub['tasks']))}"
+            for sub in orders["tasks_to_subordinates"]
+        ]
+        out += ["", f"Reserve. {_md(orders['reserve'])}", "", "Coordinating instructions:", ""]
+        out += [f"- {_md(line)}" for line in orders["coordinating_instructions"]]
+        out += ["", "| Synchronisation | " + " | ".join(_md(c) for c in orders["columns"]) + " |"]
+        out += ["|---|" + "---|" * len(orders["columns"])]
+        out += [
+            f"| {_md(row['row'])} | " + " | ".join(_md(c) for c in row["cells"]) + " |"
+            for row in orders["synchronisation"]
+        ]
+    out += ["", f"Tasks of {chosen['id']}:", ""]
+    out += [
+        f"- {t['unit']}, phase {t.get('phase', 1)} from H+{t.get('at_hour', 0):g}: "
+        f"{t['action']} {t['target'] or ''} — {_md(t['purpose'])} [{', '.join(t['citations'])}]"
+        for t in chosen["tasks"]
+        if not t.get("continued")
+    ]
+    return out
 
 
 def write_aar(aar: dict[str, Any], out_dir: Path) -> dict[str, Path]:

@@ -17,7 +17,8 @@ from langgraph.types import Command
 from doctrine import DoctrineIndex, default_index
 from planner.aar import build_aar
 from planner.drafters import DoctrineDrafter, Drafter
-from planner.graph import PlannerContext, ooda_graph
+from planner.graph import ooda_graph
+from planner.state import PlannerContext
 from sim._random import key_seed
 from sim.engine import Simulation
 from sim.scenario import Scenario
@@ -43,6 +44,7 @@ def run_campaign(
     checkpoint: Path | None = None,
     thread_id: str = "campaign",
     progress: Progress | None = None,
+    weights: dict[str, float] | None = None,
 ) -> dict[str, Any]:
     """Play the scenario's OODA cycles and return the after-action record (a JSON-ready dict).
 
@@ -55,6 +57,7 @@ def run_campaign(
         checkpoint: SQLite file for LangGraph checkpoints; re-running with the same file and
             thread resumes where the last run stopped.
         progress: called as (node name, update) after every node.
+        weights: decision-matrix weights (default: the scenario's `planning.weights`).
     """
     seed = scenario.settings.seed if seed is None else seed
     context = PlannerContext(
@@ -67,6 +70,7 @@ def run_campaign(
         replications=replications,
         max_cycles=cycles,
         approve=approver is not None,
+        weights=weights,
     )
     connection = None
     if checkpoint is not None:
@@ -78,7 +82,13 @@ def run_campaign(
         saver = InMemorySaver() if approver is not None else None
     graph = ooda_graph.compile(checkpointer=saver)
     most_cycles = cycles or int(scenario.settings.horizon_hours / scenario.settings.cycle_hours) + 1
-    config = {"configurable": {"thread_id": thread_id}, "recursion_limit": 6 * most_cycles + 10}
+    # Sides plan one after the other (max_concurrency 1): each staff's wargames already use
+    # every worker, and node times then add up to the wall time.
+    config = {
+        "configurable": {"thread_id": thread_id},
+        "recursion_limit": 6 * most_cycles + 10,
+        "max_concurrency": 1,
+    }
     try:
         world = initial_state(scenario)
         Simulation(scenario, context.theater, world, seed=key_seed(seed, "truth")).initial_sweep()

@@ -1,20 +1,21 @@
-"""Decide, steps 2-4: screen COAs (FASDC), wargame them by Monte Carlo, compare in a matrix.
+"""Decide, steps 3 and 5: wargame COAs by Monte Carlo and compare them in a decision matrix.
 
 Wargaming starts from the side's *believed* world and plays each COA against the enemy's most
-likely and most dangerous courses of action with common random numbers. It runs in two stages:
-a first batch of replications for every COA, then the rest of the budget only for the COAs not
+likely and most dangerous courses of action (just one when they coincide) with common random
+numbers: replication r uses the same random numbers for every COA. It runs in two stages: a
+first batch of replications for every COA, then the rest of the budget only for the COAs not
 clearly worse than another (Nelson, Swann, Goldsman & Song 2001, "Simple procedures for
 selecting the best simulated system when the number of alternatives is large", Operations
-Research 49(6): the screen-to-the-best step, which keeps the best COA with probability at least
-95 %). Replication r uses the same random numbers for every COA, so the COAs that go on have
-exactly the scores the full budget gives them. The decision matrix weighs probability of
-success, objective attainment, own losses and enemy losses; a COA whose expected losses exceed
-the commander's limit is penalised (not acceptable).
+Research 49(6): the screen-to-the-best step). The COAs that go on have exactly the scores the
+full budget gives them. The decision matrix weighs probability of success, objective attainment,
+own losses and enemy losses by `planning.weights`; a COA whose expected losses exceed the
+commander's limit is not acceptable, and a COA the wargame stopped early is not selected.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 from scipy.stats import t as student_t
 
@@ -22,82 +23,136 @@ from planner.analysis import MissionAnalysis
 from planner.coa import COA
 from sim.montecarlo import ReplicationResult, mean_interval, replicate, wilson_interval
 from sim.scenario import Scenario
-from sim.state import WorldState
-from sim.theater import Theater
+from sim.state import Tasking, WorldState
 
-__all__ = ["MATRIX_WEIGHTS", "decision_matrix", "screen", "screen_to_the_best", "wargame"]
+__all__ = [
+    "Wargame",
+    "decision_matrix",
+    "enemy_plans",
+    "replication_value",
+    "screen_to_the_best",
+    "wargame",
+]
 
-#: Decision-matrix criteria and weights (FM 5-0 COA comparison: weighted criteria).
-MATRIX_WEIGHTS = {"p_success": 0.45, "attainment": 0.25, "own_survival": 0.2, "enemy_loss": 0.1}
 MOST_DANGEROUS_WEIGHT = 0.3  # share of the score earned against the most dangerous enemy COA
 UNACCEPTABLE_PENALTY = 0.25
 SCREENING_CONFIDENCE = 0.95  # chance the best COA survives the first stage (Nelson et al.)
 MIN_FIRST_STAGE = 5
 
+Weights = dict[str, float]
 
-def screen(
-    coas: list[COA],
-    scenario: Scenario,
-    theater: Theater,
-    believed: WorldState,
-    analysis: MissionAnalysis,
-) -> list[COA]:
-    """Apply the FASDC screening criteria; returns the COAs that pass (or all, if none does)."""
-    side = analysis.side
-    restricted = frozenset(scenario.side(side).mission.constraints.restricted_places)
-    own = {u.id for u in believed.units.values() if u.side == side and u.alive}
-    objective_places = {o["place"] for o in analysis.objectives}
-    accepted: list[COA] = []
-    for coa in coas:
-        notes = []
-        feasible = True
-        for task in coa.tasks:
-            unit = believed.units[task.unit]
-            if task.target is None or task.action == "strike":
-                continue
-            start = unit.next_place or unit.location
-            modes = scenario.unit_types[unit.type].modes
-            if theater.path(modes, start, task.target, avoid=restricted) is None:
-                feasible = False
-                notes.append(f"{task.unit} cannot reach {task.target} within the constraints")
-        tasked = {t.unit for t in coa.tasks}
-        complete = own <= tasked
-        if not complete:
-            notes.append(f"untasked units: {sorted(own - tasked)}")
-        suitable = bool({t.target for t in coa.tasks} & objective_places) or not objective_places
-        if not suitable:
-            notes.append("no task addresses an objective")
-        signature = {(t.unit, t.action, t.target) for t in coa.tasks}
-        distinguishable = all(
-            len(signature ^ {(t.unit, t.action, t.target) for t in other.tasks})
-            >= max(1, len(signature) // 4)
-            for other in accepted
+
+def enemy_plans(analysis: MissionAnalysis) -> tuple[list[list[Tasking]], list[float]]:
+    """The enemy courses to wargame against, as engine orders, and the weight of each in a
+    COA's score: most likely and most dangerous, or the one course when they coincide."""
+    courses = analysis.enemy_courses()
+    if not courses:
+        return [[]], [1.0]
+    if len(courses) == 1:
+        return [list(courses[0].taskings)], [1.0]
+    return [list(c.taskings) for c in courses], [1 - MOST_DANGEROUS_WEIGHT, MOST_DANGEROUS_WEIGHT]
+
+
+def replication_value(result: ReplicationResult, weights: Weights) -> float:
+    """One replication's value by the decision-matrix criteria."""
+    return (
+        weights.get("p_success", 0.0) * result.success
+        + weights.get("attainment", 0.0) * result.attainment
+        + weights.get("own_survival", 0.0) * (1 - result.own_loss)
+        + weights.get("enemy_loss", 0.0) * result.enemy_loss
+    )
+
+
+class Wargame:
+    """Replications of COAs against the enemy courses, from one believed world, with common
+    random numbers; results accumulate per COA and enemy course."""
+
+    def __init__(
+        self,
+        scenario: Scenario,
+        believed: WorldState,
+        analysis: MissionAnalysis,
+        *,
+        until: float,
+        seed: int,
+        weights: Weights,
+        workers: int = 1,
+    ):
+        self.scenario = scenario
+        self.believed = believed
+        self.side = analysis.side
+        self.enemy = analysis.enemy
+        self.until = until
+        self.seed = seed
+        self.weights = weights
+        self.workers = workers
+        self.plans, self.plan_weights = enemy_plans(analysis)
+        mission = scenario.side(self.side).mission
+        self.limit = mission.constraints.max_loss_fraction
+        self.restricted = {self.side: frozenset(mission.constraints.restricted_places)}
+        self.runs = 0
+
+    def run(
+        self, coas: Sequence[COA], first: int, count: int
+    ) -> list[list[list[ReplicationResult]]]:
+        """Replications first .. first+count-1 of each COA: per COA, per enemy course."""
+        plans = [coa.taskings() + enemy for coa in coas for enemy in self.plans]
+        batch = replicate(
+            self.scenario,
+            self.believed,
+            plans,
+            side=self.side,
+            until=self.until,
+            replications=count,
+            seed=self.seed,
+            workers=self.workers,
+            restricted=self.restricted,
+            first_replication=first,
         )
-        if not distinguishable:
-            notes.append("too similar to an earlier COA")
-        coa.screening = {
-            "feasible": feasible,
-            "acceptable": True,  # judged after wargaming against the loss limit
-            "suitable": suitable,
-            "distinguishable": distinguishable,
-            "complete": complete,
-        }
-        coa.screening_notes = notes
-        if feasible and suitable and distinguishable and complete:
-            accepted.append(coa)
-    return accepted or coas
+        courses = len(self.plans)
+        results: list[list[list[ReplicationResult]]] = [[[] for _ in range(courses)] for _ in coas]
+        for result in batch:
+            results[result.plan // courses][result.plan % courses].append(result)
+        self.runs += len(batch)
+        return results
+
+    def utilities(self, per_course: list[list[ReplicationResult]]) -> list[float]:
+        """Per replication, the value against every enemy course, weighted (no penalty)."""
+        return [
+            sum(
+                w * replication_value(r, self.weights)
+                for w, r in zip(self.plan_weights, row, strict=True)
+            )
+            for row in zip(*per_course, strict=True)
+        ]
+
+    def penalty(self, per_course: list[list[ReplicationResult]]) -> float:
+        """The loss-limit penalty of a COA's results, per enemy course weighted."""
+        return UNACCEPTABLE_PENALTY * sum(
+            w * (_mean_own_loss(results) > self.limit)
+            for w, results in zip(self.plan_weights, per_course, strict=True)
+        )
+
+    def scores(self, per_course: list[list[ReplicationResult]]) -> dict:
+        """The matrix scores of a COA's results."""
+        by_course = [
+            _scores(results, self.side, self.enemy, self.limit, self.weights)
+            for results in per_course
+        ]
+        scores = dict(by_course[0])
+        if len(by_course) > 1:
+            scores["vs_most_dangerous"] = by_course[1]
+        scores["utility"] = round(
+            sum(w * s["utility"] for w, s in zip(self.plan_weights, by_course, strict=True)), 6
+        )
+        return scores
 
 
 def wargame(
     coas: list[COA],
-    scenario: Scenario,
-    believed: WorldState,
-    analysis: MissionAnalysis,
+    game: Wargame,
     *,
     replications: int,
-    until: float,
-    seed: int,
-    workers: int = 1,
     first_stage: int | None = None,
 ) -> int:
     """Score each COA in place (``coa.scores``); returns the replications run.
@@ -105,71 +160,33 @@ def wargame(
     `first_stage` replications of every COA come first (default: a third of the budget, at
     least 5); COAs clearly worse than another stop there, the others get the whole budget.
     """
-    side = analysis.side
-    enemy = analysis.enemy
-    restricted = {side: frozenset(scenario.side(side).mission.constraints.restricted_places)}
-    limit = scenario.side(side).mission.constraints.max_loss_fraction
-    # Per COA, its results against the enemy's most likely and most dangerous COAs.
-    results: list[tuple[list, list]] = [([], []) for _ in coas]
-
-    def run(indices: list[int], first: int, count: int) -> None:
-        plans = []
-        for index in indices:
-            plans.append(coas[index].taskings() + analysis.enemy_most_likely)
-            plans.append(coas[index].taskings() + analysis.enemy_most_dangerous)
-        batch = replicate(
-            scenario,
-            believed,
-            plans,
-            side=side,
-            until=until,
-            replications=count,
-            seed=seed,
-            workers=workers,
-            restricted=restricted,
-            first_replication=first,
-        )
-        for result in batch:
-            results[indices[result.plan // 2]][result.plan % 2].append(result)
-
+    if not coas:
+        return 0
     if first_stage is None:
         first_stage = max(MIN_FIRST_STAGE, math.ceil(replications / 3))
     first_stage = min(first_stage, replications)
-    everyone = list(range(len(coas)))
-    run(everyone, 0, first_stage)
-    going_on = everyone
+    results = game.run(coas, 0, first_stage)
+    going_on = list(range(len(coas)))
     if first_stage < replications and len(coas) > 1:
-        samples = []
-        for likely, dangerous in results:
-            # The loss-limit penalty, judged on the first-stage means, shifts a COA's every
-            # sample alike: the screen compares the utilities the matrix will compare.
-            penalty = UNACCEPTABLE_PENALTY * (
-                (1 - MOST_DANGEROUS_WEIGHT) * (_mean_own_loss(likely) > limit)
-                + MOST_DANGEROUS_WEIGHT * (_mean_own_loss(dangerous) > limit)
-            )
-            samples.append(
-                [_utility(a, b) - penalty for a, b in zip(likely, dangerous, strict=True)]
-            )
+        # The loss-limit penalty, judged on the first-stage means, shifts a COA's every sample
+        # alike: the screen compares the utilities the matrix will compare.
+        samples = [
+            [u - game.penalty(per_course) for u in game.utilities(per_course)]
+            for per_course in results
+        ]
         going_on = screen_to_the_best(samples)
-        for index in sorted(set(everyone) - set(going_on)):
+        for index in sorted(set(range(len(coas))) - set(going_on)):
             coas[index].screening_notes.append(
                 f"stopped after {first_stage} replications: clearly worse than another COA"
             )
-        run(going_on, first_stage, replications - first_stage)
-    for coa, (likely, dangerous) in zip(coas, results, strict=True):
-        coa.scores = _scores(likely, side, enemy, limit)
-        coa.scores["vs_most_dangerous"] = _scores(dangerous, side, enemy, limit)
-        coa.scores["utility"] = round(
-            (1 - MOST_DANGEROUS_WEIGHT) * coa.scores["utility"]
-            + MOST_DANGEROUS_WEIGHT * coa.scores["vs_most_dangerous"]["utility"],
-            6,
-        )
-        coa.screening["acceptable"] = coa.scores["losses"][side] <= limit
-        if not coa.screening["acceptable"]:
-            coa.screening_notes.append(
-                f"expected own losses {coa.scores['losses'][side]:.0%} exceed the {limit:.0%} limit"
-            )
-    return sum(len(likely) + len(dangerous) for likely, dangerous in results)
+        more = game.run([coas[i] for i in going_on], first_stage, replications - first_stage)
+        for index, extra in zip(going_on, more, strict=True):
+            for course, rows in enumerate(extra):
+                results[index][course] += rows
+    for index, (coa, per_course) in enumerate(zip(coas, results, strict=True)):
+        coa.scores = game.scores(per_course)
+        coa.scores["eliminated"] = index not in going_on
+    return sum(len(rows) for per_course in results for rows in per_course)
 
 
 def screen_to_the_best(
@@ -204,23 +221,9 @@ def _mean_own_loss(results: list[ReplicationResult]) -> float:
     return sum(r.own_loss for r in results) / len(results)
 
 
-def _utility(likely: ReplicationResult, dangerous: ReplicationResult) -> float:
-    """One replication's utility before any loss-limit penalty: the matrix criteria of that
-    replication against both enemy COAs, weighted as in `_scores`; their mean over the
-    replications is the COA's unpenalised utility."""
-
-    def value(result: ReplicationResult) -> float:
-        return (
-            MATRIX_WEIGHTS["p_success"] * result.success
-            + MATRIX_WEIGHTS["attainment"] * result.attainment
-            + MATRIX_WEIGHTS["own_survival"] * (1 - result.own_loss)
-            + MATRIX_WEIGHTS["enemy_loss"] * result.enemy_loss
-        )
-
-    return (1 - MOST_DANGEROUS_WEIGHT) * value(likely) + MOST_DANGEROUS_WEIGHT * value(dangerous)
-
-
-def _scores(results: list[ReplicationResult], side: str, enemy: str, limit: float) -> dict:
+def _scores(
+    results: list[ReplicationResult], side: str, enemy: str, limit: float, weights: Weights
+) -> dict:
     n = len(results)
     wins = sum(r.success for r in results)
     low, high = wilson_interval(wins, n)
@@ -233,7 +236,7 @@ def _scores(results: list[ReplicationResult], side: str, enemy: str, limit: floa
         "own_survival": 1 - own[0],
         "enemy_loss": other[0],
     }
-    utility = sum(MATRIX_WEIGHTS[k] * v for k, v in criteria.items())
+    utility = sum(weights.get(k, 0.0) * v for k, v in criteria.items())
     if own[0] > limit:
         utility -= UNACCEPTABLE_PENALTY
     return {
@@ -251,7 +254,8 @@ def _scores(results: list[ReplicationResult], side: str, enemy: str, limit: floa
 
 
 def decision_matrix(coas: list[COA]) -> tuple[COA, list[dict]]:
-    """The best COA by utility (ties: first drafted) and the matrix rows for the record."""
+    """The best COA by utility among those the wargame kept and that are acceptable (if none is
+    acceptable, among those kept; ties: first drafted), and the matrix rows for the record."""
     rows = [
         {
             "coa": coa.id,
@@ -260,11 +264,15 @@ def decision_matrix(coas: list[COA]) -> tuple[COA, list[dict]]:
             "attainment": coa.scores["attainment"],
             "own_survival": round(1 - coa.scores["losses"][coa.side], 6),
             "enemy_loss": next(v for k, v in coa.scores["losses"].items() if k != coa.side),
-            "vs_most_dangerous": coa.scores["vs_most_dangerous"]["utility"],
+            "vs_most_dangerous": coa.scores.get("vs_most_dangerous", {}).get("utility"),
             "acceptable": coa.screening.get("acceptable", True),
+            "eliminated": coa.scores.get("eliminated", False),
             "utility": coa.scores["utility"],
         }
         for coa in coas
     ]
-    best = max(range(len(coas)), key=lambda i: (coas[i].scores["utility"], -i))
+    kept = [i for i, coa in enumerate(coas) if not coa.scores.get("eliminated")]
+    acceptable = [i for i in kept if coas[i].screening.get("acceptable", True)]
+    pool = acceptable or kept
+    best = max(pool, key=lambda i: (coas[i].scores["utility"], -i))
     return coas[best], rows

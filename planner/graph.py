@@ -1,73 +1,45 @@
-"""The OODA loop as a LangGraph state graph: observe → orient → decide → approve → act → repeat.
+"""The OODA loop as a LangGraph state graph, with the MDMP as one staff subgraph per side.
 
-State holds only JSON-ready data (world snapshots, analyses, plans, cycle records), so the loop
-can be checkpointed (SQLite) and resumed; the scenario, theater, doctrine index and drafter come
-in as run context. Nodes return only what they change.
+observe -> staff (per agent side, fanned out with `Send`) -> approve -> orders -> act -> repeat.
+Each side's staff works through the MDMP steps as separate, checkpointed nodes: mission
+analysis -> COA development -> screening -> wargaming -> revision -> comparison. The sides plan
+independently from their own perceived pictures; their plans merge by side.
 """
 
 from __future__ import annotations
 
 import functools
-import operator
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Annotated, Any, Literal, TypedDict
+from typing import Any, Literal
 
 from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
-from langgraph.types import interrupt
+from langgraph.types import Send, interrupt
 
-from doctrine import DoctrineIndex
 from planner.analysis import MissionAnalysis, analyse
 from planner.coa import COA
-from planner.decide import decision_matrix, screen, wargame
-from planner.drafters import DoctrineDrafter, Drafter, finalize_drafts
+from planner.context import DraftingContext
+from planner.decide import Wargame, decision_matrix, wargame
+from planner.drafters import finalize_drafts
+from planner.orders import write_orders
+from planner.revision import revise
+from planner.screening import judge_losses, repair, screen
+from planner.state import OODAState, PlannerContext, StaffOutput, StaffState
 from sim._random import key_seed
-from sim.engine import apply_orders
 from sim.outcome import mission_over, perceived_state
 from sim.runner import run_scripted
-from sim.scenario import Scenario
 from sim.state import Tasking, WorldState
-from sim.theater import Theater
 
-__all__ = ["OODAState", "PlannerContext", "ooda_graph"]
-
-
-@dataclass
-class PlannerContext:
-    """What every node needs besides the state: the scenario and the planning machinery."""
-
-    scenario: Scenario
-    theater: Theater
-    index: DoctrineIndex
-    seed: int
-    drafter: Drafter = field(default_factory=DoctrineDrafter)
-    fallback: Drafter = field(default_factory=DoctrineDrafter)
-    workers: int = 1
-    replications: int | None = None
-    max_cycles: int | None = None
-    approve: bool = False  # pause for the commander's approval each cycle
+__all__ = ["OODAState", "PlannerContext", "ooda_graph", "staff_graph"]
 
 
-class OODAState(TypedDict, total=False):
-    """The loop's state between nodes (JSON-ready)."""
-
-    world: dict[str, Any]
-    cycle: int
-    pictures: dict[str, dict[str, Any]]
-    analyses: dict[str, dict[str, Any]]
-    plans: dict[str, dict[str, Any]]
-    history: Annotated[list[dict[str, Any]], operator.add]
-    stats: dict[str, float]
-    done: bool
-
-
-def agent_sides(scenario: Scenario) -> list[str]:
+def agent_sides(scenario) -> list[str]:
     """Sides whose decisions the planner makes."""
     return [side.id for side in scenario.sides if side.planner == "agent"]
 
 
+# ------------------------------------------------------------------ the OODA loop
 def observe(state: OODAState, runtime: Runtime[PlannerContext]) -> dict:
     """Each planning side's perceived picture, from its own sensors' reports only."""
     ctx = runtime.context
@@ -80,109 +52,13 @@ def observe(state: OODAState, runtime: Runtime[PlannerContext]) -> dict:
     }
 
 
-def orient(state: OODAState, runtime: Runtime[PlannerContext]) -> dict:
-    """Mission analysis per side, grounded in retrieved doctrine."""
-    ctx = runtime.context
-    analyses = {}
-    for side, picture in state["pictures"].items():
-        believed = WorldState.from_dict(picture)
-        analysis = analyse(ctx.scenario, ctx.theater, believed, side, ctx.index)
-        analyses[side] = {
-            "record": analysis.to_dict(),
-            "objectives": analysis.objectives,
-            "enemy_main_body": analysis.enemy_main_body,
-            "most_likely": [vars(t) for t in analysis.enemy_most_likely],
-            "most_dangerous": [vars(t) for t in analysis.enemy_most_dangerous],
-        }
-    return {"analyses": analyses}
-
-
-def _restore_analysis(side: str, scenario: Scenario, data: dict) -> MissionAnalysis:
-    record = data["record"]
-    return MissionAnalysis(
-        side=side,
-        enemy=scenario.enemy_of(side),
-        hour=record["hour"],
-        specified_tasks=record["specified_tasks"],
-        constraints=record["constraints"],
-        key_terrain=record["key_terrain"],
-        objectives=data["objectives"],
-        own_strength=record["own_strength"],
-        enemy_strength_seen=record["enemy_strength_seen"],
-        enemy_units_seen=record["enemy_units_seen"],
-        enemy_main_body=data["enemy_main_body"],
-        enemy_supply_seen=record.get("enemy_supply_seen", []),
-        enemy_most_likely=[Tasking(**t) for t in data["most_likely"]],
-        enemy_most_dangerous=[Tasking(**t) for t in data["most_dangerous"]],
-        enemy_coa_notes=record["enemy_coas"],
-        doctrine=record["doctrine"],
-    )
-
-
-def decide(state: OODAState, runtime: Runtime[PlannerContext]) -> dict:
-    """Draft, screen, wargame (Monte Carlo) and compare COAs for each planning side."""
-    ctx = runtime.context
-    scenario, cycle = ctx.scenario, state.get("cycle", 0)
-    settings = scenario.settings
-    plans, replications = {}, 0
-    for side, data in state["analyses"].items():
-        analysis = _restore_analysis(side, scenario, data)
-        believed = WorldState.from_dict(state["pictures"][side])
-        notes: list[str] = []
-        count = settings.planning.coas
-        coas: list[COA] = []
-        try:
-            drafts = ctx.drafter.draft(scenario, ctx.theater, believed, analysis, count, ctx.index)
-            coas, more = finalize_drafts(
-                drafts, scenario, believed, side, ctx.index, ctx.drafter.name
-            )
-            notes += more
-            if not coas:
-                notes.append(f"drafter {ctx.drafter.name} gave no usable COA; used doctrine")
-        except Exception as err:  # a model or network failure must not end the campaign
-            notes.append(
-                f"drafter {ctx.drafter.name} failed ({type(err).__name__}: "
-                f"{_short(str(err))}); used doctrine"
-            )
-        if not coas and ctx.drafter.name != ctx.fallback.name:
-            drafts = ctx.fallback.draft(scenario, ctx.theater, believed, analysis, count, ctx.index)
-            coas, more = finalize_drafts(
-                drafts, scenario, believed, side, ctx.index, ctx.fallback.name
-            )
-            notes += more
-        if not coas:
-            plans[side] = {"coas": [], "selected_coa": None, "matrix": [], "notes": notes}
-            continue
-        candidates = screen(coas, scenario, ctx.theater, believed, analysis)
-        lookahead = settings.planning.lookahead_hours or 2 * settings.cycle_hours
-        replications += wargame(
-            candidates,
-            scenario,
-            believed,
-            analysis,
-            replications=ctx.replications or settings.planning.replications,
-            until=min(believed.hour + lookahead, settings.horizon_hours),
-            seed=key_seed(ctx.seed, "wargame", side, cycle),
-            workers=ctx.workers,
-            first_stage=settings.planning.screening_replications,
-        )
-        best, matrix = decision_matrix(candidates)
-        plans[side] = {
-            "coas": [coa.model_dump() for coa in coas],
-            "selected_coa": best.id,
-            "selected_by": "planner",
-            "matrix": matrix,
-            "notes": notes,
-        }
-    stats = dict(state.get("stats", {}))
-    stats["replications"] = stats.get("replications", 0) + replications
-    return {"plans": plans, "stats": stats}
-
-
-def _short(text: str, limit: int = 200) -> str:
-    """One line of at most `limit` characters (error messages can carry whole replies)."""
-    line = " ".join(text.split())
-    return line if len(line) <= limit else line[: limit - 1] + "…"
+def _to_staffs(state: OODAState) -> list[Send]:
+    """One staff per planning side, each with only its own picture."""
+    cycle = state.get("cycle", 0)
+    return [
+        Send("staff", {"side": side, "cycle": cycle, "picture": picture})
+        for side, picture in sorted(state.get("pictures", {}).items())
+    ] or [Send("approve", state)]
 
 
 def approve(state: OODAState, runtime: Runtime[PlannerContext]) -> dict:
@@ -194,43 +70,66 @@ def approve(state: OODAState, runtime: Runtime[PlannerContext]) -> dict:
             "cycle": state.get("cycle", 0),
             "plans": {
                 side: {"selected_coa": plan["selected_coa"], "matrix": plan["matrix"]}
-                for side, plan in state["plans"].items()
+                for side, plan in state.get("plans", {}).items()
             },
         }
     )
-    plans = {side: dict(plan) for side, plan in state["plans"].items()}
+    plans = {}
     for side, choice in (answer or {}).items():
-        ids = {coa["id"] for coa in plans.get(side, {}).get("coas", [])}
-        if choice in ids and choice != plans[side]["selected_coa"]:
-            plans[side]["selected_coa"] = choice
-            plans[side]["selected_by"] = "commander"
+        plan = state.get("plans", {}).get(side)
+        if plan is None:
+            continue
+        ids = {coa["id"] for coa in plan["coas"]}
+        if choice in ids and choice != plan["selected_coa"]:
+            plans[side] = {**plan, "selected_coa": choice, "selected_by": "commander"}
+    return {"plans": plans}
+
+
+def orders(state: OODAState, runtime: Runtime[PlannerContext]) -> dict:
+    """OPORD paragraph 3 and the synchronisation matrix of each side's selected COA."""
+    plans = {}
+    for side, plan in state.get("plans", {}).items():
+        chosen = next((c for c in plan["coas"] if c["id"] == plan["selected_coa"]), None)
+        if chosen is not None:
+            written = write_orders(COA.model_validate(chosen), runtime.context.scenario)
+            plans[side] = {**plan, "orders": written.model_dump()}
     return {"plans": plans}
 
 
 def act(state: OODAState, runtime: Runtime[PlannerContext]) -> dict:
-    """Run the chosen COAs (and any scripted orders) on the ground truth for one cycle."""
+    """Run the chosen COAs (phase by phase) and any scripted orders on the ground truth for
+    one cycle."""
     ctx = runtime.context
     scenario, theater = ctx.scenario, ctx.theater
     world = WorldState.from_dict(state["world"])
     start = world.hour
     end = min(start + scenario.settings.cycle_hours, scenario.settings.horizon_hours)
     chosen: list[Tasking] = []
-    for plan in state.get("plans", {}).values():
+    plans = state.get("plans", {})
+    for plan in plans.values():
         for coa in plan["coas"]:
             if coa["id"] == plan["selected_coa"]:
                 chosen += COA.model_validate(coa).taskings()
     restricted = {s.id: frozenset(s.mission.constraints.restricted_places) for s in scenario.sides}
-    apply_orders(scenario, theater, world, chosen, restricted)
     scripted = {s.id for s in scenario.sides if s.planner == "scripted"}
-    seed = key_seed(ctx.seed, "truth")
-    events = run_scripted(scenario, theater, world, start, end, seed, order_sides=scripted)
+    events = run_scripted(
+        scenario,
+        theater,
+        world,
+        start,
+        end,
+        key_seed(ctx.seed, "truth"),
+        order_sides=scripted,
+        taskings=chosen,
+        restricted=restricted,
+    )
     cycle = state.get("cycle", 0)
     record = {
         "cycle": cycle,
         "start_hour": start,
         "end_hour": end,
-        "analyses": {side: a["record"] for side, a in state.get("analyses", {}).items()},
-        "plans": state.get("plans", {}),
+        "analyses": {side: a for side, a in state.get("analyses", {}).items() if side in plans},
+        "plans": plans,
         "situation": {
             "strength": {k: round(v, 3) for k, v in world.strength_by_side().items()},
             "control": dict(world.control),
@@ -246,8 +145,6 @@ def act(state: OODAState, runtime: Runtime[PlannerContext]) -> dict:
         },
         "events": events,
     }
-    stats = dict(state.get("stats", {}))
-    stats["events"] = stats.get("events", 0) + events
     done = mission_over(scenario, world) or (
         ctx.max_cycles is not None and cycle + 1 >= ctx.max_cycles
     )
@@ -255,7 +152,7 @@ def act(state: OODAState, runtime: Runtime[PlannerContext]) -> dict:
         "world": world.to_dict(),
         "cycle": cycle + 1,
         "history": [record],
-        "stats": stats,
+        "stats": {"events": events},
         "done": done,
     }
 
@@ -264,31 +161,227 @@ def _route_after_act(state: OODAState) -> Literal["observe", "__end__"]:
     return END if state.get("done") else "observe"
 
 
+# --------------------------------------------------------------- a side's staff
+def _drafting(state: StaffState, ctx: PlannerContext) -> DraftingContext:
+    return DraftingContext(
+        scenario=ctx.scenario,
+        theater=ctx.theater,
+        believed=WorldState.from_dict(state["picture"]),
+        analysis=MissionAnalysis.model_validate(state["analysis"]),
+        index=ctx.index,
+        count=ctx.scenario.settings.planning.coas,
+    )
+
+
+def _coas(state: StaffState) -> list[COA]:
+    return [COA.model_validate(c) for c in state.get("coas", [])]
+
+
+def _dump(coas: list[COA]) -> list[dict[str, Any]]:
+    return [coa.model_dump(mode="json") for coa in coas]
+
+
+def mission_analysis(state: StaffState, runtime: Runtime[PlannerContext]) -> dict:
+    """Mission analysis of the side's believed world, grounded in retrieved doctrine."""
+    ctx = runtime.context
+    believed = WorldState.from_dict(state["picture"])
+    analysis = analyse(ctx.scenario, ctx.theater, believed, state["side"], ctx.index)
+    return {"analysis": analysis.model_dump(mode="json"), "notes": list(analysis.notes)}
+
+
+def coa_development(state: StaffState, runtime: Runtime[PlannerContext]) -> dict:
+    """Draft COAs (the configured drafter, the doctrine drafter if it fails) and validate."""
+    ctx = runtime.context
+    drafting = _drafting(state, ctx)
+    notes = list(state.get("notes", []))
+    coas: list[COA] = []
+    try:
+        drafts = ctx.drafter.draft(drafting)
+        coas, more = finalize_drafts(drafts, drafting, ctx.drafter.name)
+        notes += more
+        if not coas:
+            notes.append(f"drafter {ctx.drafter.name} gave no usable COA; used doctrine")
+    except Exception as err:  # a model or network failure must not end the campaign
+        notes.append(
+            f"drafter {ctx.drafter.name} failed ({type(err).__name__}: {_short(str(err))}); "
+            "used doctrine"
+        )
+    if not coas and ctx.drafter.name != ctx.fallback.name:
+        coas, more = finalize_drafts(ctx.fallback.draft(drafting), drafting, ctx.fallback.name)
+        notes += more
+    return {"coas": _dump(coas), "notes": notes}
+
+
+def _short(text: str, limit: int = 200) -> str:
+    """One line of at most `limit` characters (error messages can carry whole replies)."""
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+def screening(state: StaffState, runtime: Runtime[PlannerContext]) -> dict:
+    """FASDC screening. A COA that fails for infeasible or unacceptable tasks (not for being a
+    copy of another) gets a repaired variant, its failing tasks replaced by holding in place,
+    which is screened with the rest."""
+    drafting = _drafting(state, runtime.context)
+    coas = _coas(state)
+    notes = list(state.get("notes", []))
+    passing = screen(coas, drafting)
+    failed = [c for c in coas if c not in passing]
+    repaired = [repair(c, drafting) for c in failed if c.screening.get("distinguishable")]
+    kept = screen([*passing, *repaired], drafting)
+    for coa in failed:
+        notes.append(f"{coa.id} failed screening: {'; '.join(coa.screening_notes)}")
+    for fixed in repaired:
+        verdict = "passes" if fixed in kept else "fails too: " + "; ".join(fixed.screening_notes)
+        notes.append(f"{fixed.id} ({fixed.revised_from} repaired) {verdict}")
+    if not kept:
+        notes.append("no COA passed screening")
+    return {"coas": _dump(coas + repaired), "notes": notes}
+
+
+def wargaming(state: StaffState, runtime: Runtime[PlannerContext]) -> dict:
+    """Wargame the COAs that passed screening (Monte Carlo from the believed world)."""
+    ctx = runtime.context
+    coas = _coas(state)
+    candidates = [c for c in coas if c.screening and all(c.screening.values())]
+    game = _game(state, ctx)
+    settings = ctx.scenario.settings.planning
+    wargame(
+        candidates,
+        game,
+        replications=ctx.replications or settings.replications,
+        first_stage=settings.screening_replications,
+    )
+    for coa in candidates:
+        judge_losses(coa, game.limit)
+    return {"coas": _dump(coas), "stats": {"replications": game.runs}}
+
+
+def _game(state: StaffState, ctx: PlannerContext) -> Wargame:
+    settings = ctx.scenario.settings
+    believed = WorldState.from_dict(state["picture"])
+    lookahead = settings.planning.lookahead_hours or 2 * settings.cycle_hours
+    return Wargame(
+        ctx.scenario,
+        believed,
+        MissionAnalysis.model_validate(state["analysis"]),
+        until=min(believed.hour + lookahead, settings.horizon_hours),
+        seed=key_seed(ctx.seed, "wargame", state["side"], state.get("cycle", 0)),
+        weights=ctx.matrix_weights(),
+        workers=ctx.workers,
+    )
+
+
+def revision(state: StaffState, runtime: Runtime[PlannerContext]) -> dict:
+    """Improve the leading COA by a search over its tasking; if it improved, wargame it with
+    the COAs still in contention."""
+    ctx = runtime.context
+    settings = ctx.scenario.settings.planning
+    coas = _coas(state)
+    contenders = [c for c in coas if c.scores and not c.scores.get("eliminated")]
+    if not contenders or settings.revision_replications <= 0:
+        return {}
+    leader, _ = decision_matrix(contenders)
+    game = _game(state, ctx)
+    revised = revise(
+        leader,
+        _drafting(state, ctx),
+        game,
+        replications=settings.revision_replications,
+        rounds=settings.revision_rounds,
+    )
+    notes = list(state.get("notes", []))
+    if revised is None:
+        notes.append(f"revision of {leader.id}: no change improved it")
+        return {"notes": notes, "stats": {"replications": game.runs}}
+    revised.screening = dict(leader.screening)
+    contenders.append(revised)
+    wargame(
+        contenders,
+        game,
+        replications=ctx.replications or settings.replications,
+        first_stage=settings.screening_replications,
+    )
+    for coa in contenders:
+        judge_losses(coa, game.limit)
+    rescored = {c.id: c for c in contenders}
+    coas = [rescored.get(c.id, c) for c in coas] + [revised]
+    gained = revised.revisions[-1].utility_after - revised.revisions[0].utility_before
+    notes.append(
+        f"revision of {leader.id}: {len(revised.revisions)} change(s), +{gained:.3f} utility"
+    )
+    return {"coas": _dump(coas), "notes": notes, "stats": {"replications": game.runs}}
+
+
+def comparison(state: StaffState, runtime: Runtime[PlannerContext]) -> dict:
+    """The decision matrix over the wargamed COAs, and the side's plan record."""
+    side = state["side"]
+    coas = _coas(state)
+    scored = [c for c in coas if c.scores]
+    plan: dict[str, Any] = {
+        "coas": _dump(coas),
+        "selected_coa": None,
+        "selected_by": "planner",
+        "matrix": [],
+        "notes": list(state.get("notes", [])),
+        "weights": runtime.context.matrix_weights(),
+    }
+    if scored:
+        best, matrix = decision_matrix(scored)
+        plan.update(selected_coa=best.id, matrix=matrix)
+        if not best.screening.get("acceptable", True):
+            plan["notes"].append(
+                f"no COA kept its losses within the limit; {best.id} is the best of them"
+            )
+    return {"plans": {side: plan}, "analyses": {side: state["analysis"]}}
+
+
+# ------------------------------------------------------------------------ build
 def _timed(node: Callable[..., dict]) -> Callable[..., dict]:
     """The node, adding its run time to stats["seconds"]. The total lives in the checkpointed
     state, so a run resumed from a checkpoint counts every segment's work (and never the time
     a paused run waited for the commander)."""
 
     @functools.wraps(node)
-    def timed(state: OODAState, runtime: Runtime[PlannerContext]) -> dict:
+    def timed(state: Any, runtime: Runtime[PlannerContext]) -> dict:
         started = time.perf_counter()
         update = node(state, runtime)
-        stats = dict(update.get("stats", state.get("stats", {})))
+        stats = dict(update.get("stats", {}))
         stats["seconds"] = stats.get("seconds", 0.0) + time.perf_counter() - started
         return {**update, "stats": stats}
 
     return timed
 
 
+MDMP_STEPS = (mission_analysis, coa_development, screening, wargaming, revision, comparison)
+
+
+def _build_staff() -> Any:
+    builder = StateGraph(StaffState, context_schema=PlannerContext, output_schema=StaffOutput)
+    for node in MDMP_STEPS:
+        builder.add_node(node.__name__, _timed(node))
+    builder.add_edge(START, MDMP_STEPS[0].__name__)
+    for here, there in zip(MDMP_STEPS, MDMP_STEPS[1:], strict=False):
+        builder.add_edge(here.__name__, there.__name__)
+    builder.add_edge(MDMP_STEPS[-1].__name__, END)
+    return builder.compile()
+
+
+#: One side's MDMP, compiled (a node of the OODA loop, run once per planning side).
+staff_graph = _build_staff()
+
+
 def _build() -> Any:
     builder = StateGraph(OODAState, context_schema=PlannerContext)
-    for node in (observe, orient, decide, approve, act):
+    builder.add_node("observe", _timed(observe))
+    builder.add_node("staff", staff_graph)
+    for node in (approve, orders, act):
         builder.add_node(node.__name__, _timed(node))
     builder.add_edge(START, "observe")
-    builder.add_edge("observe", "orient")
-    builder.add_edge("orient", "decide")
-    builder.add_edge("decide", "approve")
-    builder.add_edge("approve", "act")
+    builder.add_conditional_edges("observe", _to_staffs, ["staff", "approve"])
+    builder.add_edge("staff", "approve")
+    builder.add_edge("approve", "orders")
+    builder.add_edge("orders", "act")
     builder.add_conditional_edges("act", _route_after_act)
     return builder
 

@@ -281,6 +281,7 @@ def _cycles(aar: dict[str, Any]) -> list[dict[str, Any]]:
                     "chosen": chosen,
                     "notes": plan.get("notes", []),
                     "analysis": cycle["analyses"].get(side),
+                    "orders": plan.get("orders"),
                 }
             )
         cycles.append({"record": cycle, "plans": plans})

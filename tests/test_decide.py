@@ -10,7 +10,8 @@ import pytest
 
 from doctrine import default_index
 from planner.analysis import analyse
-from planner.decide import screen_to_the_best, wargame
+from planner.context import DraftingContext
+from planner.decide import Wargame, screen_to_the_best, wargame
 from planner.drafters import DoctrineDrafter, finalize_drafts
 from sim.engine import Simulation
 from sim.outcome import perceived_state
@@ -18,6 +19,7 @@ from sim.scenario import Scenario
 from sim.state import initial_state
 from sim.theater import Theater
 
+WEIGHTS = {"p_success": 0.45, "attainment": 0.25, "own_survival": 0.2, "enemy_loss": 0.1}
 # Student's t, 95th percentile, 4 degrees of freedom (any printed t table).
 T_95_DF4 = 2.132
 
@@ -50,29 +52,22 @@ def planning_inputs(tutorial):
     for side in ("blue", "red"):
         believed = perceived_state(tutorial, world, side)
         analysis = analyse(tutorial, theater, believed, side, index)
-        drafts = DoctrineDrafter().draft(tutorial, theater, believed, analysis, 4, index)
-        inputs.append((believed, analysis, drafts, side, index))
+        ctx = DraftingContext(tutorial, theater, believed, analysis, index, count=4)
+        inputs.append((ctx, DoctrineDrafter().draft(ctx)))
     return inputs
 
 
 def test_coas_that_go_on_score_as_under_the_full_budget(tutorial, planning_inputs):
     budget, first = 30, 5
     stopped_early = 0
-    for believed, analysis, drafts, side, index in planning_inputs:
+    for ctx, drafts in planning_inputs:
         runs = {}
         for first_stage in (first, budget):  # two stages, and the full budget for every COA
-            coas, _ = finalize_drafts(drafts, tutorial, believed, side, index, "doctrine")
-            total = wargame(
-                coas,
-                tutorial,
-                believed,
-                analysis,
-                replications=budget,
-                until=24,
-                seed=5,
-                first_stage=first_stage,
-            )
-            assert total == sum(2 * c.scores["replications"] for c in coas)
+            coas, _ = finalize_drafts(drafts, ctx, "doctrine")
+            game = Wargame(tutorial, ctx.believed, ctx.analysis, until=24, seed=5, weights=WEIGHTS)
+            total = wargame(coas, game, replications=budget, first_stage=first_stage)
+            courses = len(ctx.analysis.enemy_courses())
+            assert total == sum(courses * c.scores["replications"] for c in coas)
             runs[first_stage] = coas
         best = max(runs[budget], key=lambda c: c.scores["utility"])
         for screened, full in zip(runs[first], runs[budget], strict=True):
@@ -101,22 +96,24 @@ def test_air_interdicts_where_enemy_convoys_were_seen(tutorial):
         world.convoy_sightings = {"blue": sightings}
         believed = perceived_state(scenario, world, "blue")
         analysis = analyse(scenario, theater, believed, "blue", index)
-        drafts = DoctrineDrafter().draft(scenario, theater, believed, analysis, 6, index)
-        coas, _ = finalize_drafts(drafts, scenario, believed, "blue", index, "doctrine")
+        ctx = DraftingContext(scenario, theater, believed, analysis, index, count=6)
+        coas, _ = finalize_drafts(DoctrineDrafter().draft(ctx), ctx, "doctrine")
         coa = next(c for c in coas if c.form_of_maneuver == "delay")
-        return analysis, next(t for t in coa.tasks if t.unit == "b-air-1")
+        return ctx, next(t for t in coa.tasks if t.unit == "b-air-1")
 
     seen = [
         {"convoy": f"red-convoy-{i}", "place": place, "seen_hour": 0.0, "reported_hour": 0.0}
         for i, place in enumerate(["narva", "kingisepp", "kingisepp"])
     ]
-    analysis, task = delay_coa(seen)
-    assert analysis.enemy_supply_seen == ["kingisepp", "narva"]  # most sightings first
-    assert (task.action, task.target) == ("interdict", "kingisepp")
+    ctx, task = delay_coa(seen)
+    assert ctx.analysis.enemy_supply_seen == ["kingisepp", "narva"]  # most sightings first
+    # Kingisepp is across the border (restricted for Blue): the wing interdicts at Narva.
+    assert (task.action, task.target) == ("interdict", "narva")
     assert task.citations  # a doctrine passage backs the task
-    analysis, task = delay_coa([])
-    assert analysis.enemy_supply_seen == []
-    assert (task.action, task.target) == ("strike", analysis.enemy_main_body)
+    ctx, task = delay_coa([])
+    assert ctx.analysis.enemy_supply_seen == []
+    # No supply seen: the wing strikes where the enemy's main approach enters Blue's ground.
+    assert task.action == "strike" and task.target == ctx.analysis.sectors[0].positions[0]
 
 
 # ---------------------------------------------------------- lost objectives
@@ -133,11 +130,12 @@ def test_defence_gives_up_an_objective_it_could_not_retake(tutorial, red_strengt
     blue_ground = sum(u.strength for u in world.units.values() if u.side == "blue")
     assert (blue_ground >= 2.5 * 4 * red_strength) == retake
     analysis = analyse(tutorial, theater, world, "blue", index)
-    drafts = DoctrineDrafter().draft(tutorial, theater, world, analysis, 3, index)
+    drafts = DoctrineDrafter().draft(DraftingContext(tutorial, theater, world, analysis, index, 3))
     defensive = [d for d in drafts if d.form_of_maneuver in ("area defence", "mobile defence")]
     assert len(defensive) == 2
     for draft in defensive:
-        sent_to_johvi = any(t.target == "johvi" for t in draft.tasks)
+        targets = {t.target for p in draft.phases for t in p.tasks}
+        sent_to_johvi = "johvi" in targets
         assert sent_to_johvi == retake
         assert ("Given up" in draft.concept and "johvi" in draft.concept) == (not retake)
-        assert {t.target for t in draft.tasks} >= {"rakvere", "tallinn"}
+        assert targets & {"rakvere", "tallinn"}

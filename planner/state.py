@@ -1,0 +1,98 @@
+"""The OODA loop's typed state and run context (LangGraph state, reducers, context schema).
+
+State holds only JSON-ready data (world snapshots, analyses, plans, cycle records), so the loop
+can be checkpointed (SQLite) and resumed; the scenario, theater, doctrine index and drafter come
+in as run context. Nodes return only what they change; per-side results merge by side.
+"""
+
+from __future__ import annotations
+
+import operator
+from dataclasses import dataclass, field
+from typing import Annotated, Any, TypedDict
+
+from doctrine import DoctrineIndex
+from planner.drafters import DoctrineDrafter, Drafter
+from sim.scenario import Scenario
+from sim.theater import Theater
+
+__all__ = [
+    "OODAState",
+    "PlannerContext",
+    "StaffOutput",
+    "StaffState",
+    "add_stats",
+    "merge_by_side",
+]
+
+
+def merge_by_side(old: dict[str, Any] | None, new: dict[str, Any] | None) -> dict[str, Any]:
+    """Per-side records: each side's staff writes only its own key."""
+    return {**(old or {}), **(new or {})}
+
+
+def add_stats(old: dict[str, float] | None, new: dict[str, float] | None) -> dict[str, float]:
+    """Run statistics: nodes report increments (seconds, replications, events), summed."""
+    total = dict(old or {})
+    for key, value in (new or {}).items():
+        total[key] = total.get(key, 0) + value
+    return total
+
+
+@dataclass
+class PlannerContext:
+    """What every node needs besides the state: the scenario and the planning machinery."""
+
+    scenario: Scenario
+    theater: Theater
+    index: DoctrineIndex
+    seed: int
+    drafter: Drafter = field(default_factory=DoctrineDrafter)
+    fallback: Drafter = field(default_factory=DoctrineDrafter)
+    workers: int = 1
+    replications: int | None = None
+    max_cycles: int | None = None
+    approve: bool = False  # pause for the commander's approval each cycle
+    weights: dict[str, float] | None = None  # decision-matrix weights (default: the scenario's)
+
+    def matrix_weights(self) -> dict[str, float]:
+        """Decision-matrix weights, normalised to sum to 1."""
+        weights = self.weights or self.scenario.settings.planning.weights
+        total = sum(weights.values())
+        return {name: value / total for name, value in weights.items()}
+
+
+class OODAState(TypedDict, total=False):
+    """The loop's state between nodes (JSON-ready)."""
+
+    world: dict[str, Any]
+    cycle: int
+    pictures: dict[str, dict[str, Any]]
+    analyses: Annotated[dict[str, dict[str, Any]], merge_by_side]
+    plans: Annotated[dict[str, dict[str, Any]], merge_by_side]
+    history: Annotated[list[dict[str, Any]], operator.add]
+    stats: Annotated[dict[str, float], add_stats]
+    done: bool
+
+
+class StaffState(TypedDict, total=False):
+    """One side's staff working through the MDMP steps of one decision."""
+
+    side: str
+    cycle: int
+    picture: dict[str, Any]  # the side's believed world
+    analysis: dict[str, Any]
+    coas: list[dict[str, Any]]  # drafted, then screened, wargamed and revised
+    notes: list[str]
+    selection: dict[str, Any]
+    analyses: dict[str, dict[str, Any]]  # out: {side: analysis record}
+    plans: dict[str, dict[str, Any]]  # out: {side: plan record}
+    stats: Annotated[dict[str, float], add_stats]
+
+
+class StaffOutput(TypedDict, total=False):
+    """What a staff hands back to the loop: its side's analysis and plan, and its run stats."""
+
+    analyses: dict[str, dict[str, Any]]
+    plans: dict[str, dict[str, Any]]
+    stats: dict[str, float]
