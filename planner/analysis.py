@@ -387,10 +387,10 @@ def _key_terrain(
 def _sectors(
     avenues: list[Avenue], objectives: list[dict], control: dict[str, str | None], enemy: str
 ) -> list[Sector]:
-    """Sectors of defence: objectives whose main approaches enter our ground through the same
-    gate (the first place not held by the enemy) are defended in one sector, in depth; each
-    enemy concentration's strength is shared over the objectives it threatens by the inverse
-    square of the time to reach them (nearer objectives draw more of it)."""
+    """Sectors of defence: objectives that lie on one another's main approach are defended in
+    one sector, in depth (the forward ones covering the deeper); each enemy concentration's
+    strength is shared over the objectives it threatens by the inverse square of the time to
+    reach them (nearer objectives draw more of it)."""
     threat = [a for a in avenues if a.id.startswith("E")]
     fastest: dict[tuple[str, str], float] = {}
     for avenue in threat:
@@ -404,18 +404,25 @@ def _sectors(
             pull[origin, objective] = value / total
     strength_at = {a.origin: a.strength for a in threat}
     enemy_held = {p for p, holder in control.items() if holder == enemy}
-    groups: dict[str, list[dict]] = defaultdict(list)
     main_of: dict[str, list[Avenue]] = {}
+    nested = nx.Graph()
     for objective in objectives:
         place = objective["place"]
-        mine = sorted((a for a in threat if a.objective == place), key=lambda a: (a.hours, a.id))
-        main_of[place] = mine
-        gate = (
-            next((p for p in mine[0].path[1:] if control.get(p) != enemy), place) if mine else place
+        main_of[place] = sorted(
+            (a for a in threat if a.objective == place), key=lambda a: (a.hours, a.id)
         )
-        groups[gate].append(objective)
+        nested.add_node(place)
+    for place, mine in main_of.items():
+        for other in main_of:
+            if other != place and mine and other in mine[0].path:
+                nested.add_edge(place, other)
+    by_place = {o["place"]: o for o in objectives}
+    groups = {
+        min(component): [by_place[p] for p in sorted(component)]
+        for component in nx.connected_components(nested)
+    }
     sectors = []
-    for gate, members in groups.items():
+    for members in groups.values():
         members.sort(
             key=lambda o: (min((a.hours for a in main_of[o["place"]]), default=0.0), o["id"])
         )
@@ -429,7 +436,7 @@ def _sectors(
         )
         sectors.append(
             Sector(
-                id=f"S-{gate}",
+                id=f"S-{deepest}",
                 objectives=[o["place"] for o in members],
                 weight=sum(o["weight"] for o in members),
                 avenues=list(dict.fromkeys(avenue_ids)),

@@ -166,6 +166,7 @@ class COA(BaseModel):
     drafted_by: str = "doctrine"
     revised_from: str | None = None
     revisions: list[Revision] = Field(default_factory=list)
+    repairs: list[str] = Field(default_factory=list)  # what screening repair changed
     screening: dict[str, bool] = Field(default_factory=dict)
     screening_notes: list[str] = Field(default_factory=list)
     scores: dict = Field(default_factory=dict)

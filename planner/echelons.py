@@ -1,9 +1,10 @@
 """Echelons: the order of battle as a tree of formations, and the elements the planner tasks.
 
 A scenario may group units into formations (corps -> division -> brigade -> battalion) with
-`formations:` and `parent:` on units. The planner tasks *elements*: the lowest formations that
-hold units directly (brigades, battle groups, task groups), and units that belong to no
-formation. Without formations every unit is its own element, which is the right grain for a
+`formations:` and `parent:` on units. The planner tasks *elements*: formations of a tasked
+echelon (brigade, regiment, group, task group, battalion) through their units, and units that
+belong to no formation or sit directly under a higher headquarters (a division, corps or
+component). Without formations every unit is its own element, which is the right grain for a
 brigade-sized scenario such as the tutorial. Air units are never elements: air power is
 apportioned by mission, not manoeuvred (see `planner.schemes`).
 """
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sim.scenario import Scenario
+from sim.scenario import TASKED_ECHELONS, Scenario
 from sim.state import UnitState, WorldState
 
 __all__ = ["Element", "OrderOfBattle"]
@@ -53,8 +54,12 @@ class OrderOfBattle:
         return chain
 
     def element_of(self, unit_id: str) -> str:
-        """The element a unit is tasked through: its formation, or itself."""
-        return self._parent_of_unit.get(unit_id) or unit_id
+        """The element a unit is tasked through: its formation if of a tasked echelon, or
+        itself."""
+        parent = self._parent_of_unit.get(unit_id)
+        if parent is not None and self.formations[parent].echelon in TASKED_ECHELONS:
+            return parent
+        return unit_id
 
     def name(self, element_id: str) -> str:
         """Display name of a formation or unit."""

@@ -117,7 +117,8 @@ def repair(coa: COA, ctx: DraftingContext) -> COA:
             "tasks": sorted(tasks, key=lambda t: (t.phase, t.unit)),
             "revised_from": coa.id,
             "screening": {},
-            "screening_notes": [note],
+            "screening_notes": [],
+            "repairs": [note],
         }
     )
 

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 __all__ = [
     "AIR_ACTIONS",
+    "TASKED_ECHELONS",
     "AttritionLaw",
     "Formation",
     "LogisticsSettings",
@@ -161,8 +162,20 @@ class UnitType(_Strict):
 
 
 Echelon = Literal[
-    "army", "corps", "division", "brigade", "regiment", "group", "battalion", "task_group"
+    "army",
+    "corps",
+    "component",
+    "division",
+    "task_force",
+    "brigade",
+    "regiment",
+    "group",
+    "task_group",
+    "battalion",
 ]
+#: Echelons the planner tasks as one element: a unit whose formation is one of these is
+#: tasked through it; a unit directly under a higher headquarters is tasked on its own.
+TASKED_ECHELONS = frozenset({"brigade", "regiment", "group", "task_group", "battalion"})
 
 
 class Formation(_Strict):

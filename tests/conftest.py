@@ -5,8 +5,15 @@ from __future__ import annotations
 import pytest
 import yaml
 
+from doctrine import default_index
+from planner.analysis import analyse
+from planner.context import DraftingContext
 from scenarios import resolve_scenario
+from sim.engine import Simulation
+from sim.outcome import perceived_state
 from sim.scenario import Scenario, load_scenario, parse_scenario
+from sim.state import initial_state
+from sim.theater import Theater
 
 
 @pytest.fixture(autouse=True)
@@ -79,3 +86,29 @@ def duel(
         },
     }
     return parse_scenario(yaml.safe_dump(data))
+
+
+def fast_planning(scenario: Scenario, revision_replications: int = 2) -> Scenario:
+    """The scenario with a small revision budget (one round), so campaign tests stay quick."""
+    planning = scenario.settings.planning.model_copy(
+        update={"revision_replications": revision_replications, "revision_rounds": 1}
+    )
+    settings = scenario.settings.model_copy(update={"planning": planning})
+    return scenario.model_copy(update={"settings": settings})
+
+
+@pytest.fixture(scope="session")
+def quick_tutorial() -> Scenario:
+    """The tutorial with a small revision budget."""
+    return fast_planning(load_scenario(resolve_scenario("tutorial")))
+
+
+def decision_context(scenario: Scenario, side: str, count: int = 4) -> DraftingContext:
+    """A side's drafting context at H+0: its perceived picture after the pre-war sweep, its
+    mission analysis, the shipped doctrine."""
+    theater, index = Theater(scenario), default_index()
+    world = initial_state(scenario)
+    Simulation(scenario, theater, world, seed=1).initial_sweep()
+    believed = perceived_state(scenario, world, side)
+    analysis = analyse(scenario, theater, believed, side, index)
+    return DraftingContext(scenario, theater, believed, analysis, index, count=count)

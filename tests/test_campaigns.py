@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from conftest import fast_planning
 
 from planner.campaign import run_campaign
 from scenarios import list_scenarios, resolve_scenario
@@ -13,7 +14,7 @@ NAMES = [name for name, _ in list_scenarios()]
 
 @pytest.mark.parametrize("name", NAMES)
 def test_short_campaign(name):
-    scenario = load_scenario(resolve_scenario(name))
+    scenario = fast_planning(load_scenario(resolve_scenario(name)))
     aar = run_campaign(scenario, cycles=1, replications=2)
     cycle = aar["cycles"][0]
     assert cycle["end_hour"] == min(scenario.settings.cycle_hours, scenario.settings.horizon_hours)
@@ -21,7 +22,9 @@ def test_short_campaign(name):
     agents = [s.id for s in scenario.sides if s.planner == "agent"]
     assert set(cycle["plans"]) == set(agents)
     for plan in cycle["plans"].values():
-        assert plan["selected_coa"] in {c["id"] for c in plan["coas"]}
+        chosen = next(c for c in plan["coas"] if c["id"] == plan["selected_coa"])
+        assert all(chosen["screening"].values())  # a COA that failed screening never runs
+        assert not chosen["scores"]["eliminated"]
     before = sum(u.strength for u in scenario.units)
     after = sum(aar["outcome"]["surviving_strength"].values())
     assert after <= before  # strength is only ever lost, never created

@@ -5,18 +5,27 @@ from __future__ import annotations
 import time
 
 import pytest
+from conftest import fast_planning
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
 
 from doctrine import default_index
 from planner.campaign import run_campaign
 from planner.drafters import DoctrineDrafter, LLMDrafter
+from scenarios import resolve_scenario
+from sim.scenario import load_scenario
 
 
 def _strip_wall(aar: dict) -> dict:
     aar = dict(aar)
     aar["stats"] = {k: v for k, v in aar["stats"].items() if k != "wall_seconds"}
     return aar
+
+
+@pytest.fixture(scope="module")
+def tutorial():
+    """These tests run whole campaigns: the tutorial with a small revision budget."""
+    return fast_planning(load_scenario(resolve_scenario("tutorial")))
 
 
 @pytest.fixture(scope="module")
@@ -49,27 +58,37 @@ def test_aar_has_the_promised_fields(short_run):
     assert short_run["stats"]["events"] > 0 and short_run["stats"]["replications"] > 0
 
 
-def test_selected_coa_has_the_best_utility(short_run):
-    for cycle in short_run["cycles"]:
-        for plan in cycle["plans"].values():
-            scored = [c for c in plan["coas"] if c["scores"]]
-            best = max(c["scores"]["utility"] for c in scored)
-            chosen = next(c for c in scored if c["id"] == plan["selected_coa"])
-            assert chosen["scores"]["utility"] == best
+def test_selected_coa_has_the_best_utility_among_those_kept(short_run):
+    decisions = [p for c in short_run["cycles"] for p in c["plans"].values()]
+    assert decisions
+    for plan in decisions:
+        kept = [
+            c
+            for c in plan["coas"]
+            if c["scores"] and not c["scores"]["eliminated"] and all(c["screening"].values())
+        ]
+        assert kept, "no COA survived to the decision"
+        chosen = next(c for c in plan["coas"] if c["id"] == plan["selected_coa"])
+        assert chosen in kept
+        assert chosen["scores"]["utility"] == max(c["scores"]["utility"] for c in kept)
 
 
-def test_drafts_are_distinct_and_every_task_cites_real_doctrine(short_run):
+def test_coas_that_passed_screening_differ_and_every_task_cites_real_doctrine(short_run):
     index = default_index()
-    for cycle in short_run["cycles"]:
-        for plan in cycle["plans"].values():
-            signatures = {
-                tuple(sorted((t["unit"], t["action"], t["target"]) for t in c["tasks"]))
-                for c in plan["coas"]
-            }
-            assert len(signatures) == len(plan["coas"])
-            for coa in plan["coas"]:
-                for task in coa["tasks"]:
-                    assert task["citations"] and all(c in index for c in task["citations"])
+    decisions = [p for c in short_run["cycles"] for p in c["plans"].values()]
+    assert decisions
+    for plan in decisions:
+        passed = [c for c in plan["coas"] if all(c["screening"].values())]
+        assert len(passed) >= 2
+        signatures = {
+            frozenset((t["unit"], t["action"], t["target"], t["at_hour"]) for t in c["tasks"])
+            for c in passed
+        }
+        assert len(signatures) == len(passed)  # never a relabelled copy
+        for coa in plan["coas"]:
+            assert coa["tasks"]
+            for task in coa["tasks"]:
+                assert task["citations"] and all(c in index for c in task["citations"])
     cited = {d["id"] for d in short_run["doctrine_cited"]}
     assert cited and all(pid in index for pid in cited)
 
