@@ -192,7 +192,7 @@ def _shared_encoder() -> Encoder | None:
         warnings.warn(
             f"doctrine: dense retrieval unavailable ({exc}); searching with BM25 only",
             RetrievalWarning,
-            stacklevel=4,
+            stacklevel=3,
         )
         return None
 
