@@ -155,11 +155,11 @@ def timed_builds(passages: list, cache: str) -> tuple[dict[str, float], Doctrine
         start = time.perf_counter()
         DoctrineIndex.build(passages, cache_dir=bm25_cache, dense=False)
         bm25_s = time.perf_counter() - start
-        start = time.perf_counter()
-        cold = DoctrineIndex.build(
-            passages, cache_dir=cache
-        )  # first in the process: loads the model
+        # The first hybrid build in the process also loads the model, as a user's first one does.
+        start, cpu_start = time.perf_counter(), time.process_time()
+        cold = DoctrineIndex.build(passages, cache_dir=cache)
         hybrid_s = time.perf_counter() - start
+        hybrid_cpu_s = time.process_time() - cpu_start
         start = time.perf_counter()
         cached = DoctrineIndex.build(passages, cache_dir=cache)
         cached_s = time.perf_counter() - start
@@ -170,6 +170,7 @@ def timed_builds(passages: list, cache: str) -> tuple[dict[str, float], Doctrine
     figures = {
         "bm25_cold_build_s": round(bm25_s, 3),
         "hybrid_cold_build_s": round(hybrid_s, 3),
+        "hybrid_cold_build_cpu_s": round(hybrid_cpu_s, 3),  # CPU time of all threads
         "cached_load_s": round(cached_s, 4),
         "model_load_s": round(model_s, 3),
     }

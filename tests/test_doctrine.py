@@ -408,7 +408,7 @@ def test_second_build_loads_the_saved_embeddings_without_encoding(
 def test_embedding_cache_is_invalidated_when_a_passage_changes(small_corpus, tmp_path, monkeypatch):
     first = DoctrineIndex.build(small_corpus, cache_dir=tmp_path)
     edited = list(small_corpus)
-    edited[3] = dataclasses.replace(edited[3], text=edited[3].text + " Rivers flood in spring.")
+    edited[3] = dataclasses.replace(edited[3], text="Rivers flood in spring. " + edited[3].text)
     calls = _count_encodings(monkeypatch)
     second = DoctrineIndex.build(edited, cache_dir=tmp_path)
     assert not second.embeddings_from_cache and second.cache_path != first.cache_path
