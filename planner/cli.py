@@ -312,14 +312,16 @@ def doctrine_search(
         for hit in hits:
             print(f"{hit.score:.4g}\t{hit.id}\t{hit.title}\t{hit.reference}")
         return
+    scores = [f"{hit.score:.4g}" for hit in hits]
     table = Table(caption=f"search mode: {used}")
-    table.add_column("score")
+    # Score and id never shrink (an id cut short is useless); title and reference wrap.
+    table.add_column("score", no_wrap=True, min_width=max(map(len, scores), default=5))
     longest = max((len(hit.id) for hit in hits), default=2)
     table.add_column("id", no_wrap=True, min_width=longest, overflow="fold")
-    table.add_column("title")
-    table.add_column("reference")
-    for hit in hits:
-        table.add_row(f"{hit.score:.4g}", hit.id, hit.title, hit.reference)
+    table.add_column("title", ratio=1)
+    table.add_column("reference", ratio=1)
+    for score, hit in zip(scores, hits, strict=True):
+        table.add_row(score, hit.id, hit.title, hit.reference)
     out.print(table)
 
 
