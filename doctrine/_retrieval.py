@@ -1,10 +1,16 @@
-"""BM25 retrieval over doctrine passages, with an on-disk index cache keyed by corpus content.
+"""Hybrid doctrine retrieval: BM25 plus dense embeddings, fused by reciprocal rank, cached on disk.
 
-The index (bm25s, PyStemmer's English Snowball stemmer, bm25s's English stopwords plus common
-question words, British spellings folded to American) covers each passage's title, keywords and
-body. It is saved under ``<cache root>/<sha256 of the corpus>/`` where the
-cache root is ``$OODA_FORGE_CACHE/doctrine`` if that variable is set, else
-``~/.cache/ooda-forge/doctrine``; a later build over the same corpus loads it instead of indexing.
+Lexical: a bm25s index (PyStemmer's English Snowball stemmer, bm25s's English stopwords plus
+common question words, British spellings folded to American) over each passage's title, keywords
+and body. Dense: the same text embedded by all-MiniLM-L6-v2 (``doctrine._dense``); a query is
+scored by cosine similarity. Hybrid (the default): reciprocal-rank fusion of the two rankings,
+``sum(weight / (RRF_K + rank))`` (Cormack, Clarke & Buettcher 2009), with ``RRF_K`` and
+``DENSE_WEIGHT`` chosen on the development queries (``bench/bench_retrieval.py --tune``).
+
+Both indexes are saved under ``<cache root>/<sha256 of the corpus>/``, where the cache root is
+``$OODA_FORGE_CACHE/doctrine`` if that variable is set, else ``~/.cache/ooda-forge/doctrine``; a
+later build over the same corpus loads them instead of indexing. If the embedding model cannot be
+loaded, retrieval falls back to BM25 with one ``RetrievalWarning`` per process.
 """
 
 from __future__ import annotations
@@ -20,13 +26,30 @@ import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import bm25s
 import numpy as np
 import Stemmer
 
 from doctrine._corpus import load_corpus
+from doctrine._dense import (
+    DenseUnavailable,
+    Encoder,
+    embedding_file,
+    load_embeddings,
+    load_encoder,
+    save_embeddings,
+)
 from doctrine._passage import DOMAINS, ECHELONS, TOPICS, Passage
+
+SearchMode = Literal["hybrid", "bm25", "dense"]
+SEARCH_MODES: tuple[str, ...] = ("hybrid", "bm25", "dense")
+# Reciprocal-rank fusion settings, chosen by `bench/bench_retrieval.py --tune` on the 142 original
+# queries and the paraphrase set's `dev` split (never its `eval` split): the best dev recall@5
+# among settings that keep recall@5 on the original queries at or above BM25's.
+RRF_K = 20
+DENSE_WEIGHT = 0.5
 
 # Bump when tokenisation or index parameters change: it is part of the cache key.
 INDEX_VERSION = "3"
@@ -111,6 +134,14 @@ def _stemmer() -> Stemmer.Stemmer:
     return Stemmer.Stemmer("english")
 
 
+_WORD_RE = re.compile(r"[A-Za-z]+")
+
+
+def americanize_text(text: str) -> str:
+    """Lower-case a text and fold its British spellings, so both spellings embed alike."""
+    return _WORD_RE.sub(lambda match: americanize(match.group(0).lower()), text)
+
+
 def _stem_words(words: list[str]) -> list[str]:
     return _stemmer().stemWords([americanize(w) for w in words])
 
@@ -148,9 +179,55 @@ def default_cache_root() -> Path:
     return base / "doctrine"
 
 
+class RetrievalWarning(UserWarning):
+    """Dense retrieval is unavailable, so search falls back to BM25."""
+
+
+@functools.lru_cache(maxsize=1)
+def _shared_encoder() -> Encoder | None:
+    """The embedding model, loaded once per process; None (and one warning) if it cannot be."""
+    try:
+        return load_encoder()
+    except DenseUnavailable as exc:
+        warnings.warn(
+            f"doctrine: dense retrieval unavailable ({exc}); searching with BM25 only",
+            RetrievalWarning,
+            stacklevel=3,
+        )
+        return None
+
+
+def reciprocal_rank_fusion(
+    bm25_scores: np.ndarray,
+    dense_scores: np.ndarray,
+    k: float = RRF_K,
+    dense_weight: float = DENSE_WEIGHT,
+) -> np.ndarray:
+    """Fuse two score arrays over the same passages by reciprocal rank.
+
+    Each passage gets ``1 / (k + r)`` for its rank ``r`` (from 1) among passages with a positive
+    BM25 score, plus ``dense_weight / (k + r)`` for its rank by dense similarity; ties keep corpus
+    order.
+
+    Returns:
+        The fused scores, one per passage.
+    """
+    fused = np.zeros(len(bm25_scores), dtype=np.float64)
+    order = np.argsort(-bm25_scores, kind="stable")
+    matched = order[bm25_scores[order] > 0]
+    fused[matched] += 1.0 / (k + np.arange(1, len(matched) + 1))
+    order = np.argsort(-dense_scores, kind="stable")
+    fused[order] += dense_weight / (k + np.arange(1, len(order) + 1))
+    return fused
+
+
 @dataclass(frozen=True, slots=True)
 class Hit:
-    """One search result: a passage and its BM25 score."""
+    """One search result: a passage and its score under the search mode.
+
+    The score is the BM25 score (mode ``bm25``), the cosine similarity (``dense``) or the fused
+    reciprocal-rank score (``hybrid``); only its order within one search means anything.
+    """
 
     passage: Passage
     score: float
@@ -211,7 +288,7 @@ def _as_set(value: str | Iterable[str] | None, name: str, allowed: frozenset[str
 
 
 class DoctrineIndex:
-    """A BM25 index over doctrine passages with metadata filters.
+    """Hybrid (BM25 + dense) search over doctrine passages with metadata filters.
 
     Build with ``DoctrineIndex.build(passages)``; query with ``search``.
     """
@@ -222,32 +299,47 @@ class DoctrineIndex:
         retriever: bm25s.BM25,
         cache_path: Path | None = None,
         from_cache: bool = False,
+        encoder: Encoder | None = None,
+        vectors: np.ndarray | None = None,
+        embeddings_from_cache: bool = False,
     ) -> None:
-        """Wrap an already built retriever; prefer ``DoctrineIndex.build``."""
+        """Wrap an already built retriever (and passage vectors); prefer ``DoctrineIndex.build``."""
         self._passages = tuple(passages)
         self._by_id = {p.id: i for i, p in enumerate(self._passages)}
         if len(self._by_id) != len(self._passages):
             raise ValueError("passage ids must be unique")
+        if (encoder is None) != (vectors is None):
+            raise ValueError("dense search needs both the encoder and the passage vectors")
         self._retriever = retriever
+        self._encoder = encoder
+        self._vectors = vectors
         self._topics = np.array([p.topic for p in self._passages])
         self._domains = np.array([p.domain for p in self._passages])
         self._echelons = np.array([p.echelon for p in self._passages])
         self.cache_path = cache_path
         self.from_cache = from_cache
+        self.embeddings_from_cache = embeddings_from_cache
 
     @classmethod
     def build(
-        cls, passages: Sequence[Passage], cache_dir: Path | str | None = None
+        cls,
+        passages: Sequence[Passage],
+        cache_dir: Path | str | None = None,
+        *,
+        dense: bool = True,
     ) -> DoctrineIndex:
-        """Index passages, or load the saved index for exactly this corpus.
+        """Index passages, or load the saved index and passage vectors for exactly this corpus.
 
         Args:
             passages: The passages to index (ids must be unique).
             cache_dir: Cache root; the index lives in ``<cache_dir>/<corpus hash>/``. Defaults
                 to ``default_cache_root()``.
+            dense: Also embed the passages for dense and hybrid search (falls back to BM25 only,
+                with one ``RetrievalWarning`` per process, if the model cannot be loaded).
 
         Returns:
-            The index; ``from_cache`` tells whether it was loaded from disk.
+            The index; ``from_cache`` tells whether the BM25 index was loaded from disk and
+            ``embeddings_from_cache`` whether the passage vectors were.
         """
         passages = tuple(passages)
         if not passages:
@@ -255,17 +347,53 @@ class DoctrineIndex:
         root = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_root()
         folder = root / corpus_hash(passages)
         retriever = _load_cached(folder, len(passages))
-        if retriever is not None:
-            return cls(passages, retriever, folder, from_cache=True)
-        retriever = bm25s.BM25()
-        retriever.index(tokenize([index_text(p) for p in passages]), show_progress=False)
-        saved = _save(retriever, root, folder, len(passages))
-        return cls(passages, retriever, folder if saved else None, from_cache=False)
+        from_cache = retriever is not None
+        if retriever is None:
+            retriever = bm25s.BM25()
+            retriever.index(tokenize([index_text(p) for p in passages]), show_progress=False)
+            saved = _save(retriever, root, folder, len(passages))
+        else:
+            saved = True
+        encoder = _shared_encoder() if dense else None
+        vectors = None
+        vectors_from_cache = False
+        if encoder is not None:
+            vector_file = embedding_file(folder, encoder.model_id)
+            vectors = load_embeddings(vector_file, len(passages)) if saved else None
+            vectors_from_cache = vectors is not None
+            if vectors is None:
+                vectors = encoder.encode(
+                    [index_text(p) for p in passages],
+                    progress=f"doctrine: embedding {len(passages)} passages",
+                )
+                if saved and not save_embeddings(vector_file, vectors):
+                    warnings.warn(
+                        f"doctrine: passage embeddings not cached in {folder}", stacklevel=2
+                    )
+        return cls(
+            passages,
+            retriever,
+            folder if saved else None,
+            from_cache=from_cache,
+            encoder=encoder,
+            vectors=vectors,
+            embeddings_from_cache=vectors_from_cache,
+        )
 
     @property
     def passages(self) -> tuple[Passage, ...]:
         """All indexed passages, in index order."""
         return self._passages
+
+    @property
+    def modes(self) -> tuple[str, ...]:
+        """The search modes this index supports (dense ones only when the model loaded)."""
+        return SEARCH_MODES if self._vectors is not None else ("bm25",)
+
+    @property
+    def default_mode(self) -> str:
+        """``hybrid`` when dense search is available, else ``bm25``."""
+        return self.modes[0]
 
     def __len__(self) -> int:
         return len(self._passages)
@@ -288,11 +416,14 @@ class DoctrineIndex:
         topic: str | Iterable[str] | None = None,
         domain: str | Iterable[str] | None = None,
         echelon: str | Iterable[str] | None = None,
+        mode: SearchMode | None = None,
     ) -> list[Hit]:
-        """Return up to ``k`` passages matching the query, best first.
+        """Return up to ``k`` passages answering the query, best first.
 
-        Filters are applied before ranking, so ``k`` hits come back whenever ``k`` matching
-        passages share a term with the query. Each filter takes one value or several.
+        Filters are applied to the ranking of the whole corpus, so ``k`` hits come back whenever
+        ``k`` matching passages are ranked (in ``bm25`` mode: share a term with the query). Each
+        filter takes one value or several. A query of stopwords only has no content and finds
+        nothing in any mode.
 
         Args:
             query: Free text.
@@ -300,27 +431,48 @@ class DoctrineIndex:
             topic: Keep only these topics.
             domain: Keep only these domains (exact match).
             echelon: Keep only these echelons; passages for echelon ``any`` always match.
+            mode: ``hybrid``, ``bm25`` or ``dense``; default ``default_mode``.
 
         Returns:
-            Hits with a positive score, best first (ties in corpus order).
+            Hits best first (ties in corpus order); in ``bm25`` mode only positive scores.
 
         Raises:
-            ValueError: If a filter value is outside the vocabularies.
+            ValueError: If a filter value or the mode is unknown, or the mode needs the
+                embedding model and it is not available.
         """
+        mode = mode or self.default_mode
+        if mode not in SEARCH_MODES:
+            raise ValueError(f"unknown search mode {mode!r}; allowed: {list(SEARCH_MODES)}")
+        if mode not in self.modes:
+            raise ValueError(
+                f"search mode {mode!r} needs the embedding model, which is not available; "
+                "use 'bm25'"
+            )
         topics = _as_set(topic, "topic", TOPICS)
         domains = _as_set(domain, "domain", DOMAINS)
         echelons = _as_set(echelon, "echelon", ECHELONS)
         tokens = tokenize([query])[0]
         if k <= 0 or not tokens:
             return []
-        scores = np.asarray(self._retriever.get_scores(tokens), dtype=np.float64)
-        mask = scores > 0
+        mask = np.ones(len(self._passages), dtype=bool)
         if topics:
             mask &= np.isin(self._topics, list(topics))
         if domains:
             mask &= np.isin(self._domains, list(domains))
         if echelons:
             mask &= np.isin(self._echelons, [*echelons, "any"])
+        if mode != "dense":
+            bm25_scores = np.asarray(self._retriever.get_scores(tokens), dtype=np.float64)
+        if mode != "bm25":
+            query_vector = self._encoder.encode([americanize_text(query)])[0]
+            dense_scores = (self._vectors @ query_vector).astype(np.float64)
+        if mode == "bm25":
+            scores = bm25_scores
+            mask &= scores > 0
+        elif mode == "dense":
+            scores = dense_scores
+        else:
+            scores = reciprocal_rank_fusion(bm25_scores, dense_scores)
         candidates = np.flatnonzero(mask)
         order = candidates[np.argsort(-scores[candidates], kind="stable")][:k]
         return [Hit(self._passages[i], float(scores[i])) for i in order]

