@@ -1,38 +1,37 @@
 """Decide, steps 2-4: screen COAs (FASDC), wargame them by Monte Carlo, compare in a matrix.
 
 Wargaming starts from the side's *believed* world and plays each COA against the enemy's most
-likely and most dangerous courses of action with common random numbers. It runs in two stages:
-a first batch of replications for every COA, then the rest of the budget only for the COAs not
-clearly worse than another (Nelson, Swann, Goldsman & Song 2001, "Simple procedures for
-selecting the best simulated system when the number of alternatives is large", Operations
-Research 49(6): the screen-to-the-best step, which keeps the best COA with probability at least
-95 %). Replication r uses the same random numbers for every COA, so the COAs that go on have
-exactly the scores the full budget gives them. The decision matrix weighs probability of
-success, objective attainment, own losses and enemy losses; a COA whose expected losses exceed
-the commander's limit is penalised (not acceptable).
+likely and most dangerous courses of action with common random numbers. How many replications
+each COA gets is decided as they come in, by the fully sequential indifference-zone procedure
+KN++ (Kim & Nelson 2006, `planner.selection`): COAs fall out as soon as they are shown worse
+than another, and the selection carries the guarantee P(correct selection) ≥ `planning.pcs`
+whenever the best COA's utility is at least `planning.indifference` above every other's (the
+plan records the procedure, the replications per COA, the guarantee and why it stopped). The
+decision matrix weighs probability of success, objective attainment, own losses and enemy
+losses; a COA whose expected losses exceed the commander's limit is penalised (not
+acceptable). The matrix picks only among the COAs the procedure did not eliminate.
 """
 
 from __future__ import annotations
 
-import math
+from collections.abc import Sequence
 
-from scipy.stats import t as student_t
+import numpy as np
 
 from planner.analysis import MissionAnalysis
 from planner.coa import COA
+from planner.selection import PROCEDURE, SelectionRecord, kn_plus_plus
 from sim.montecarlo import ReplicationResult, mean_interval, replicate, wilson_interval
 from sim.scenario import Scenario
 from sim.state import WorldState
 from sim.theater import Theater
 
-__all__ = ["MATRIX_WEIGHTS", "decision_matrix", "screen", "screen_to_the_best", "wargame"]
+__all__ = ["MATRIX_WEIGHTS", "decision_matrix", "screen", "wargame"]
 
 #: Decision-matrix criteria and weights (FM 5-0 COA comparison: weighted criteria).
 MATRIX_WEIGHTS = {"p_success": 0.45, "attainment": 0.25, "own_survival": 0.2, "enemy_loss": 0.1}
 MOST_DANGEROUS_WEIGHT = 0.3  # share of the score earned against the most dangerous enemy COA
 UNACCEPTABLE_PENALTY = 0.25
-SCREENING_CONFIDENCE = 0.95  # chance the best COA survives the first stage (Nelson et al.)
-MIN_FIRST_STAGE = 5
 
 
 def screen(
@@ -94,27 +93,34 @@ def wargame(
     believed: WorldState,
     analysis: MissionAnalysis,
     *,
-    replications: int,
     until: float,
     seed: int,
     workers: int = 1,
-    first_stage: int | None = None,
-) -> int:
-    """Score each COA in place (``coa.scores``); returns the replications run.
+    max_replications: int | None = None,
+) -> SelectionRecord:
+    """Score each COA in place (``coa.scores``), selecting the best by KN++; returns the record.
 
-    `first_stage` replications of every COA come first (default: a third of the budget, at
-    least 5); COAs clearly worse than another stop there, the others get the whole budget.
+    Replication r of a COA plays it against the enemy's most likely and most dangerous COAs;
+    every COA's replication r uses the same random numbers. Its utility is
+    (1 - w) u_likely + w u_dangerous (w = `MOST_DANGEROUS_WEIGHT`), and a COA's mean over its
+    replications, less the loss-limit penalty judged on its mean losses so far, is exactly
+    the utility the decision matrix shows, so the procedure compares what the matrix compares.
+    The scenario's `planning` settings give the indifference zone, target PCS, first stage
+    and cap; `max_replications` overrides the cap.
     """
+    planning = scenario.settings.planning
     side = analysis.side
-    enemy = analysis.enemy
     restricted = {side: frozenset(scenario.side(side).mission.constraints.restricted_places)}
     limit = scenario.side(side).mission.constraints.max_loss_fraction
+    cap = max_replications or planning.max_replications
     # Per COA, its results against the enemy's most likely and most dangerous COAs.
     results: list[tuple[list, list]] = [([], []) for _ in coas]
+    utilities = np.zeros((len(coas), cap))
+    own_losses = np.zeros((len(coas), 2, cap))
 
-    def run(indices: list[int], first: int, count: int) -> None:
+    def draw(systems: Sequence[int], first: int, count: int) -> np.ndarray:
         plans = []
-        for index in indices:
+        for index in systems:
             plans.append(coas[index].taskings() + analysis.enemy_most_likely)
             plans.append(coas[index].taskings() + analysis.enemy_most_dangerous)
         batch = replicate(
@@ -130,78 +136,49 @@ def wargame(
             first_replication=first,
         )
         for result in batch:
-            results[indices[result.plan // 2]][result.plan % 2].append(result)
+            results[systems[result.plan // 2]][result.plan % 2].append(result)
+        for index in systems:
+            likely, dangerous = results[index]
+            for r in range(first, first + count):
+                utilities[index, r] = _utility(likely[r], dangerous[r])
+                own_losses[index, :, r] = likely[r].own_loss, dangerous[r].own_loss
+        return utilities[systems, first : first + count]
 
-    if first_stage is None:
-        first_stage = max(MIN_FIRST_STAGE, math.ceil(replications / 3))
-    first_stage = min(first_stage, replications)
-    everyone = list(range(len(coas)))
-    run(everyone, 0, first_stage)
-    going_on = everyone
-    if first_stage < replications and len(coas) > 1:
-        samples = []
-        for likely, dangerous in results:
-            # The loss-limit penalty, judged on the first-stage means, shifts a COA's every
-            # sample alike: the screen compares the utilities the matrix will compare.
-            penalty = UNACCEPTABLE_PENALTY * (
-                (1 - MOST_DANGEROUS_WEIGHT) * (_mean_own_loss(likely) > limit)
-                + MOST_DANGEROUS_WEIGHT * (_mean_own_loss(dangerous) > limit)
-            )
-            samples.append(
-                [_utility(a, b) - penalty for a, b in zip(likely, dangerous, strict=True)]
-            )
-        going_on = screen_to_the_best(samples)
-        for index in sorted(set(everyone) - set(going_on)):
-            coas[index].screening_notes.append(
-                f"stopped after {first_stage} replications: clearly worse than another COA"
-            )
-        run(going_on, first_stage, replications - first_stage)
-    for coa, (likely, dangerous) in zip(coas, results, strict=True):
-        coa.scores = _scores(likely, side, enemy, limit)
-        coa.scores["vs_most_dangerous"] = _scores(dangerous, side, enemy, limit)
+    def penalty(r: int, systems: Sequence[int]) -> np.ndarray:
+        over = own_losses[systems, :, :r].sum(axis=2) / r > limit  # vs likely, vs dangerous
+        return -UNACCEPTABLE_PENALTY * (over @ [1 - MOST_DANGEROUS_WEIGHT, MOST_DANGEROUS_WEIGHT])
+
+    selection = kn_plus_plus(
+        draw,
+        len(coas),
+        indifference=planning.indifference,
+        pcs=planning.pcs,
+        first_stage=planning.first_stage_replications,
+        max_replications=cap,
+        offset=penalty,
+        spread=1.0,  # a replication's utility before the penalty lies in [0, 1]
+    )
+    for index, (coa, (likely, dangerous)) in enumerate(zip(coas, results, strict=True)):
+        used = selection.replications[index]
+        likely, dangerous = likely[:used], dangerous[:used]
+        coa.scores = _scores(likely, side, analysis.enemy, limit)
+        coa.scores["vs_most_dangerous"] = _scores(dangerous, side, analysis.enemy, limit)
         coa.scores["utility"] = round(
             (1 - MOST_DANGEROUS_WEIGHT) * coa.scores["utility"]
             + MOST_DANGEROUS_WEIGHT * coa.scores["vs_most_dangerous"]["utility"],
             6,
         )
+        coa.scores["eliminated"] = index not in selection.survivors
+        if coa.scores["eliminated"]:
+            coa.screening_notes.append(
+                f"eliminated by {PROCEDURE} after {used} replications: worse than another COA"
+            )
         coa.screening["acceptable"] = coa.scores["losses"][side] <= limit
         if not coa.screening["acceptable"]:
             coa.screening_notes.append(
                 f"expected own losses {coa.scores['losses'][side]:.0%} exceed the {limit:.0%} limit"
             )
-    return sum(len(likely) + len(dangerous) for likely, dangerous in results)
-
-
-def screen_to_the_best(
-    samples: list[list[float]], confidence: float = SCREENING_CONFIDENCE
-) -> list[int]:
-    """Indices of the systems that may be the best (highest mean), from equal-length samples
-    taken with common random numbers: system i stays unless, for some j, its mean falls below
-    j's by more than t * S_ij / sqrt(n), where S_ij is the standard deviation of the paired
-    differences and t the Student quantile of confidence^(1/(k-1)) with n-1 degrees of freedom
-    (Nelson et al. 2001, screening step)."""
-    k, n = len(samples), len(samples[0])
-    if k < 2 or n < 2:
-        return list(range(k))
-    quantile = float(student_t.ppf(confidence ** (1 / (k - 1)), n - 1))
-    means = [sum(sample) / n for sample in samples]
-    kept = []
-    for i in range(k):
-        for j in range(k):
-            if j == i:
-                continue
-            differences = [x - y for x, y in zip(samples[i], samples[j], strict=True)]
-            mean = means[i] - means[j]
-            spread = math.sqrt(sum((d - mean) ** 2 for d in differences) / (n - 1))
-            if mean < -quantile * spread / math.sqrt(n):
-                break  # clearly worse than j (with no spread at all: worse, full stop)
-        else:
-            kept.append(i)
-    return kept
-
-
-def _mean_own_loss(results: list[ReplicationResult]) -> float:
-    return sum(r.own_loss for r in results) / len(results)
+    return selection.record([coa.id for coa in coas], runs_per_replication=2)
 
 
 def _utility(likely: ReplicationResult, dangerous: ReplicationResult) -> float:
@@ -251,7 +228,8 @@ def _scores(results: list[ReplicationResult], side: str, enemy: str, limit: floa
 
 
 def decision_matrix(coas: list[COA]) -> tuple[COA, list[dict]]:
-    """The best COA by utility (ties: first drafted) and the matrix rows for the record."""
+    """The best COA by utility among those the selection procedure did not eliminate (ties:
+    first drafted) and the matrix rows for the record."""
     rows = [
         {
             "coa": coa.id,
@@ -263,8 +241,10 @@ def decision_matrix(coas: list[COA]) -> tuple[COA, list[dict]]:
             "vs_most_dangerous": coa.scores["vs_most_dangerous"]["utility"],
             "acceptable": coa.screening.get("acceptable", True),
             "utility": coa.scores["utility"],
+            "eliminated": coa.scores.get("eliminated", False),
         }
         for coa in coas
     ]
-    best = max(range(len(coas)), key=lambda i: (coas[i].scores["utility"], -i))
+    contenders = [i for i, row in enumerate(rows) if not row["eliminated"]]
+    best = max(contenders, key=lambda i: (coas[i].scores["utility"], -i))
     return coas[best], rows

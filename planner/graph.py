@@ -45,7 +45,7 @@ class PlannerContext:
     drafter: Drafter = field(default_factory=DoctrineDrafter)
     fallback: Drafter = field(default_factory=DoctrineDrafter)
     workers: int = 1
-    replications: int | None = None
+    replications: int | None = None  # cap on replications per COA (default: the scenario's)
     max_cycles: int | None = None
     approve: bool = False  # pause for the commander's approval each cycle
 
@@ -155,23 +155,24 @@ def decide(state: OODAState, runtime: Runtime[PlannerContext]) -> dict:
             continue
         candidates = screen(coas, scenario, ctx.theater, believed, analysis)
         lookahead = settings.planning.lookahead_hours or 2 * settings.cycle_hours
-        replications += wargame(
+        selection = wargame(
             candidates,
             scenario,
             believed,
             analysis,
-            replications=ctx.replications or settings.planning.replications,
             until=min(believed.hour + lookahead, settings.horizon_hours),
             seed=key_seed(ctx.seed, "wargame", side, cycle),
             workers=ctx.workers,
-            first_stage=settings.planning.screening_replications,
+            max_replications=ctx.replications,
         )
+        replications += selection.engine_runs
         best, matrix = decision_matrix(candidates)
         plans[side] = {
             "coas": [coa.model_dump() for coa in coas],
             "selected_coa": best.id,
             "selected_by": "planner",
             "matrix": matrix,
+            "selection": selection.model_dump(),
             "notes": notes,
         }
     stats = dict(state.get("stats", {}))
