@@ -110,6 +110,7 @@ def wargame(
     """
     planning = scenario.settings.planning
     side = analysis.side
+    enemy = analysis.enemy
     restricted = {side: frozenset(scenario.side(side).mission.constraints.restricted_places)}
     limit = scenario.side(side).mission.constraints.max_loss_fraction
     cap = max_replications or planning.max_replications
@@ -145,8 +146,7 @@ def wargame(
         return utilities[systems, first : first + count]
 
     def penalty(r: int, systems: Sequence[int]) -> np.ndarray:
-        over = own_losses[systems, :, :r].sum(axis=2) / r > limit  # vs likely, vs dangerous
-        return -UNACCEPTABLE_PENALTY * (over @ [1 - MOST_DANGEROUS_WEIGHT, MOST_DANGEROUS_WEIGHT])
+        return _loss_penalty(own_losses[systems, :, :r].sum(axis=2) / r, limit)
 
     selection = kn_plus_plus(
         draw,
@@ -161,8 +161,8 @@ def wargame(
     for index, (coa, (likely, dangerous)) in enumerate(zip(coas, results, strict=True)):
         used = selection.replications[index]
         likely, dangerous = likely[:used], dangerous[:used]
-        coa.scores = _scores(likely, side, analysis.enemy, limit)
-        coa.scores["vs_most_dangerous"] = _scores(dangerous, side, analysis.enemy, limit)
+        coa.scores = _scores(likely, side, enemy, limit)
+        coa.scores["vs_most_dangerous"] = _scores(dangerous, side, enemy, limit)
         coa.scores["utility"] = round(
             (1 - MOST_DANGEROUS_WEIGHT) * coa.scores["utility"]
             + MOST_DANGEROUS_WEIGHT * coa.scores["vs_most_dangerous"]["utility"],
@@ -179,6 +179,14 @@ def wargame(
                 f"expected own losses {coa.scores['losses'][side]:.0%} exceed the {limit:.0%} limit"
             )
     return selection.record([coa.id for coa in coas], runs_per_replication=2)
+
+
+def _loss_penalty(mean_own_losses: np.ndarray, limit: float) -> np.ndarray:
+    """Shift of each COA's utility for expected own losses over the limit, from its mean
+    losses against the most likely and most dangerous enemy COAs (rows of two), weighted as
+    the matrix weighs the two scores."""
+    over = mean_own_losses > limit
+    return -UNACCEPTABLE_PENALTY * (over @ [1 - MOST_DANGEROUS_WEIGHT, MOST_DANGEROUS_WEIGHT])
 
 
 def _utility(likely: ReplicationResult, dangerous: ReplicationResult) -> float:

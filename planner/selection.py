@@ -17,8 +17,16 @@ outputs across systems: common random numbers are allowed and help). The equatio
     I ← {i ∈ I : X̄_i(r) ≥ X̄_l(r) - W_il(r) for every l ∈ I, l ≠ i}
     stop when |I| = 1 (select it); else draw observation r + 1 of every i ∈ I.
 
-It starts at r = n0. Here a cap on r ends it early: the system with the best sample mean among
-those still in contention is selected, and the guarantee no longer applies (the record says so).
+It starts at r = n0. The validity is asymptotic (δ small against the outputs' spread, so
+the region is long); what breaks it in practice is a variance understated at small r, as when
+a system's result turns on an event that a first stage of n0 replications may not show, so
+n0 should be large enough to see such events. Two additions, both recorded: a cap on r ends
+it early (the system with the best sample mean among those in contention is selected, and
+the guarantee no longer applies); and systems whose outputs, bounded to a spread s, agree
+exactly in every one of r ≥ ln β / ln(1 - δ/s) replications stop as equivalent (had they
+differed in a share p ≥ δ/s of replications, that run of agreement has chance ≤ β; if
+p < δ/s their means differ by less than δ), which KN++ alone, with S²_il = 0 and equal
+means, would never end.
 
 Replications are drawn in batches (so a process pool gets work in chunks), but screened one
 stage at a time, so the selection does not depend on the batch sizes: observations a system
@@ -151,9 +159,8 @@ def kn_plus_plus(
         max_replications: most observations of any one system.
         offset: optional shift of the sample means (see `Offset`).
         spread: the largest possible |X_ij - X_lj| (outputs in [0, 1]: 1). With it, systems
-            that gave identical outputs in every one of r ≥ ln β / ln(1 - δ/spread)
-            replications stop as equivalent (module docstring); without, only the cap ends
-            their contest.
+            identical in every replication stop as equivalent (module docstring); without,
+            only the cap ends their contest.
     """
     if systems < 1 or indifference <= 0 or not 0.5 <= pcs < 1 or max_replications < 1:
         raise ValueError("need systems ≥ 1, indifference > 0, 0.5 ≤ pcs < 1, a cap ≥ 1")
@@ -166,10 +173,10 @@ def kn_plus_plus(
     used = np.full(systems, n0)
     alive = list(range(systems))
     beta = 1 - pcs ** (1 / (systems - 1)) if systems > 1 else 0.0
-    sums = observed[:, :n0].sum(axis=1)
-    products = observed[:, :n0] @ observed[:, :n0].T  # Σ_j X_ij X_lj
-    first = observed[:, :n0]
-    identical = (first[:, None, :] == first[None, :, :]).all(axis=2)  # equal in every replication
+    start = observed[:, :n0]
+    sums = start.sum(axis=1)
+    products = start @ start.T  # Σ_j X_ij X_lj
+    identical = (start[:, None, :] == start[None, :, :]).all(axis=2)  # equal in every replication
     settle = _equivalence_stage(beta, indifference, spread) if systems > 1 else None
     means = sums / n0 + (offset(n0, range(systems)) if offset is not None else 0.0)
 
