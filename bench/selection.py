@@ -172,6 +172,16 @@ def summarise(
     }
 
 
+def sprt_ratio_two_systems() -> float:
+    """Wald's sequential probability ratio test of mean difference +δ against -δ (known
+    variance, the optimal sequential test between the two): its expected replications per
+    system, (1 - 2α) ln((1 - α)/α) σ²/(2δ²), over those of equal allocation reaching the same
+    PCS with two systems, (z_{1-α} σ/δ)²."""
+    alpha = 1 - PLANNING.pcs
+    wald = (1 - 2 * alpha) * math.log((1 - alpha) / alpha) / 2
+    return round(wald / norm.ppf(PLANNING.pcs) ** 2, 3)
+
+
 def bench_synthetic(k: int, repetitions: int) -> dict:
     """Slippage configuration with known normal means (module docstring)."""
     delta, cap = PLANNING.indifference, PLANNING.max_replications
@@ -202,7 +212,7 @@ def bench_synthetic(k: int, repetitions: int) -> dict:
         means,
         np.array([equal_pcs(n) for n in range(1, cap + 1)]),
         same_guarantee_n(covariance, 0, np.random.default_rng(k)),
-        {"seconds": round(seconds, 2)},
+        {"sprt_ratio_two_systems": sprt_ratio_two_systems(), "seconds": round(seconds, 2)},
     )
 
 
