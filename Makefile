@@ -31,6 +31,7 @@ test: $(STAMP) browser lint
 
 bench: $(STAMP)
 	$(PY) bench/run.py
+	$(PY) bench/selection.py
 
 clean:
 	rm -rf out .cache .pytest_cache .ruff_cache

@@ -194,13 +194,14 @@ def run_settings() -> RunSettings:
         placeholder="until the mission ends",
     )
     replications = st.number_input(
-        "Replications per COA",
+        "Most replications per COA",
         min_value=1,
         max_value=10_000,
         value=None,
         step=1,
         key="replications",
-        placeholder="scenario's setting",
+        placeholder="scenario's cap",
+        help="COA selection (KN++) sizes the budget; it stops here at the latest.",
     )
     workers = st.radio("Workers", [1, 2], horizontal=True, key="workers")
     planner = st.radio("COA drafter", [DOCTRINE_PLANNER, MODEL_PLANNER], key="planner")

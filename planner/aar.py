@@ -46,6 +46,7 @@ def build_aar(
                 "selected_coa": plan["selected_coa"],
                 "selected_by": plan.get("selected_by", "planner"),
                 "decision_matrix": plan["matrix"],
+                "selection": plan.get("selection"),
                 "notes": plan["notes"],
                 "weights": plan.get("weights", {}),
                 "orders": plan.get("orders"),
@@ -111,6 +112,17 @@ def _md(text: Any) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ").replace("<", "&lt;")
 
 
+def _selection_line(selection: dict[str, Any]) -> str:
+    """One decision's selection procedure, budget, stopping reason and guarantee."""
+    runs = ", ".join(f"{coa} {n}" for coa, n in selection["replications"].items())
+    eliminated = ", ".join(selection["eliminated"]) or "none"
+    return (
+        f"Selection: {selection['procedure']} ({selection['reference']}); replications per "
+        f"COA: {_md(runs)}; eliminated: {_md(eliminated)}; stopped: {selection['stopped']}; "
+        f"guarantee: {selection['guarantee']}."
+    )
+
+
 def render_markdown(aar: dict[str, Any]) -> str:
     """The after-action report as Markdown."""
     out = [f"# After-action report: {_md(aar['scenario']['name'] or aar['scenario']['id'])}", ""]
@@ -171,6 +183,8 @@ def render_markdown(aar: dict[str, Any]) -> str:
                     f"[{low:.2f}, {high:.2f}] | {_pct(own)} / {_pct(enemy)} | "
                     f"{scores['utility']:.3f} | {scores['replications']} |"
                 )
+            if plan.get("selection"):
+                out += ["", _selection_line(plan["selection"])]
             chosen = next((c for c in plan["coas"] if c["id"] == plan["selected_coa"]), None)
             if chosen:
                 out += _chosen_markdown(chosen, plan.get("orders"))

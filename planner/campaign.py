@@ -51,6 +51,8 @@ def run_campaign(
     Args:
         seed: campaign seed (default: the scenario's).
         cycles: stop after this many cycles even if the mission goes on.
+        replications: cap on any COA's replications per decision (default: the scenario's
+            `planning.max_replications`); the selection procedure sizes the budget below it.
         drafter: COA drafter (default: the offline doctrine drafter).
         approver: called with each cycle's decision matrices; returns {side: coa id} to change
             a selection (an empty dict approves). Enables the human-in-the-loop pause.

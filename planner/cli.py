@@ -137,7 +137,10 @@ def run(
     ] = "doctrine",
     base_url: Annotated[str | None, typer.Option(help="OpenAI-compatible server URL.")] = None,
     workers: Annotated[int, typer.Option(min=1, help="Processes for wargaming.")] = 1,
-    replications: Annotated[int | None, typer.Option(min=1, help="Per COA and enemy COA.")] = None,
+    replications: Annotated[
+        int | None,
+        typer.Option(min=1, help="Cap per COA (selection sizes the budget below it)."),
+    ] = None,
     doctrine: Annotated[list[Path], typer.Option(help="Extra doctrine folder(s).")] = [],  # noqa: B006
     approve: Annotated[bool, typer.Option(help="Pause for the commander each cycle.")] = False,
     checkpoint: Annotated[Path | None, typer.Option(help="SQLite checkpoint (resumable).")] = None,

@@ -2,42 +2,34 @@
 
 Wargaming starts from the side's *believed* world and plays each COA against the enemy's most
 likely and most dangerous courses of action (just one when they coincide) with common random
-numbers: replication r uses the same random numbers for every COA. It runs in two stages: a
-first batch of replications for every COA, then the rest of the budget only for the COAs not
-clearly worse than another (Nelson, Swann, Goldsman & Song 2001, "Simple procedures for
-selecting the best simulated system when the number of alternatives is large", Operations
-Research 49(6): the screen-to-the-best step). The COAs that go on have exactly the scores the
-full budget gives them. The decision matrix weighs probability of success, objective attainment,
-own losses and enemy losses by `planning.weights`; a COA whose expected losses exceed the
-commander's limit is not acceptable, and a COA the wargame stopped early is not selected.
+numbers: replication r uses the same random numbers for every COA. How many replications each
+COA gets is decided as they come in, by the fully sequential indifference-zone procedure KN++
+(Kim & Nelson 2006, `planner.selection`): COAs fall out as soon as they are shown worse than
+another, and the selection carries the guarantee P(correct selection) >= `planning.pcs`
+whenever the best COA's utility is at least `planning.indifference` above every other's (the
+plan records the procedure, the replications per COA, the guarantee and why it stopped). The
+decision matrix weighs probability of success, objective attainment, own losses and enemy
+losses by `planning.weights`; a COA whose expected losses exceed the commander's limit is not
+acceptable, and a COA the procedure eliminated is never selected.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
-from scipy.stats import t as student_t
+import numpy as np
 
 from planner.analysis import MissionAnalysis
 from planner.coa import COA
+from planner.selection import PROCEDURE, SelectionRecord, kn_plus_plus
 from sim.montecarlo import ReplicationResult, mean_interval, replicate, wilson_interval
-from sim.scenario import Scenario
+from sim.scenario import PlanningSettings, Scenario
 from sim.state import Tasking, WorldState
 
-__all__ = [
-    "Wargame",
-    "decision_matrix",
-    "enemy_plans",
-    "replication_value",
-    "screen_to_the_best",
-    "wargame",
-]
+__all__ = ["Wargame", "decision_matrix", "enemy_plans", "replication_value", "wargame"]
 
 MOST_DANGEROUS_WEIGHT = 0.3  # share of the score earned against the most dangerous enemy COA
 UNACCEPTABLE_PENALTY = 0.25
-SCREENING_CONFIDENCE = 0.95  # chance the best COA survives the first stage (Nelson et al.)
-MIN_FIRST_STAGE = 5
 
 Weights = dict[str, float]
 
@@ -151,70 +143,54 @@ class Wargame:
 def wargame(
     coas: list[COA],
     game: Wargame,
+    planning: PlanningSettings,
     *,
-    replications: int,
-    first_stage: int | None = None,
-) -> int:
-    """Score each COA in place (``coa.scores``); returns the replications run.
+    max_replications: int | None = None,
+) -> SelectionRecord | None:
+    """Score each COA in place (``coa.scores``), selecting the best by KN++; returns the
+    procedure's record (None without COAs).
 
-    `first_stage` replications of every COA come first (default: a third of the budget, at
-    least 5); COAs clearly worse than another stop there, the others get the whole budget.
+    A replication's utility is the value against each enemy course, weighted; a COA's mean
+    over its replications, less the loss-limit penalty judged on its mean losses so far, is
+    exactly the utility the decision matrix shows, so the procedure compares what the matrix
+    compares. `planning` gives the indifference zone, target PCS, first stage and cap;
+    `max_replications` overrides the cap.
     """
     if not coas:
-        return 0
-    if first_stage is None:
-        first_stage = max(MIN_FIRST_STAGE, math.ceil(replications / 3))
-    first_stage = min(first_stage, replications)
-    results = game.run(coas, 0, first_stage)
-    going_on = list(range(len(coas)))
-    if first_stage < replications and len(coas) > 1:
-        # The loss-limit penalty, judged on the first-stage means, shifts a COA's every sample
-        # alike: the screen compares the utilities the matrix will compare.
-        samples = [
-            [u - game.penalty(per_course) for u in game.utilities(per_course)]
-            for per_course in results
-        ]
-        going_on = screen_to_the_best(samples)
-        for index in sorted(set(range(len(coas))) - set(going_on)):
-            coas[index].screening_notes.append(
-                f"stopped after {first_stage} replications: clearly worse than another COA"
-            )
-        more = game.run([coas[i] for i in going_on], first_stage, replications - first_stage)
-        for index, extra in zip(going_on, more, strict=True):
-            for course, rows in enumerate(extra):
+        return None
+    results: list[list[list[ReplicationResult]]] = [[[] for _ in game.plans] for _ in coas]
+    utilities: list[list[float]] = [[] for _ in coas]
+
+    def draw(systems: Sequence[int], first: int, count: int) -> np.ndarray:
+        batch = game.run([coas[i] for i in systems], first, count)
+        for index, per_course in zip(systems, batch, strict=True):
+            for course, rows in enumerate(per_course):
                 results[index][course] += rows
-    for index, (coa, per_course) in enumerate(zip(coas, results, strict=True)):
-        coa.scores = game.scores(per_course)
-        coa.scores["eliminated"] = index not in going_on
-    return sum(len(rows) for per_course in results for rows in per_course)
+            utilities[index] += game.utilities(per_course)
+        return np.array([utilities[i][first : first + count] for i in systems])
 
+    def offset(r: int, systems: Sequence[int]) -> np.ndarray:
+        return -np.array([game.penalty([rows[:r] for rows in results[i]]) for i in systems])
 
-def screen_to_the_best(
-    samples: list[list[float]], confidence: float = SCREENING_CONFIDENCE
-) -> list[int]:
-    """Indices of the systems that may be the best (highest mean), from equal-length samples
-    taken with common random numbers: system i stays unless, for some j, its mean falls below
-    j's by more than t * S_ij / sqrt(n), where S_ij is the standard deviation of the paired
-    differences and t the Student quantile of confidence^(1/(k-1)) with n-1 degrees of freedom
-    (Nelson et al. 2001, screening step)."""
-    k, n = len(samples), len(samples[0])
-    if k < 2 or n < 2:
-        return list(range(k))
-    quantile = float(student_t.ppf(confidence ** (1 / (k - 1)), n - 1))
-    means = [sum(sample) / n for sample in samples]
-    kept = []
-    for i in range(k):
-        for j in range(k):
-            if j == i:
-                continue
-            differences = [x - y for x, y in zip(samples[i], samples[j], strict=True)]
-            mean = means[i] - means[j]
-            spread = math.sqrt(sum((d - mean) ** 2 for d in differences) / (n - 1))
-            if mean < -quantile * spread / math.sqrt(n):
-                break  # clearly worse than j (with no spread at all: worse, full stop)
-        else:
-            kept.append(i)
-    return kept
+    selection = kn_plus_plus(
+        draw,
+        len(coas),
+        indifference=planning.indifference,
+        pcs=planning.pcs,
+        first_stage=planning.first_stage_replications,
+        max_replications=max_replications or planning.max_replications,
+        offset=offset,
+        spread=1.0,  # a replication's utility before the penalty lies in [0, 1]
+    )
+    for index, coa in enumerate(coas):
+        used = selection.replications[index]
+        coa.scores = game.scores([rows[:used] for rows in results[index]])
+        coa.scores["eliminated"] = index not in selection.survivors
+        if coa.scores["eliminated"]:
+            coa.screening_notes.append(
+                f"eliminated by {PROCEDURE} after {used} replications: worse than another COA"
+            )
+    return selection.record([coa.id for coa in coas], runs_per_replication=len(game.plans))
 
 
 def _mean_own_loss(results: list[ReplicationResult]) -> float:

@@ -245,16 +245,16 @@ def wargaming(state: StaffState, runtime: Runtime[PlannerContext]) -> dict:
     coas = _coas(state)
     candidates = [c for c in coas if c.screening and all(c.screening.values())]
     game = _game(state, ctx)
-    settings = ctx.scenario.settings.planning
-    wargame(
-        candidates,
-        game,
-        replications=ctx.replications or settings.replications,
-        first_stage=settings.screening_replications,
+    record = wargame(
+        candidates, game, ctx.scenario.settings.planning, max_replications=ctx.replications
     )
     for coa in candidates:
         judge_losses(coa, game.limit)
-    return {"coas": _dump(coas), "stats": {"replications": game.runs}}
+    return {
+        "coas": _dump(coas),
+        "selection": record.model_dump(mode="json") if record else {},
+        "stats": {"replications": game.runs},
+    }
 
 
 def _game(state: StaffState, ctx: PlannerContext) -> Wargame:
@@ -296,12 +296,10 @@ def revision(state: StaffState, runtime: Runtime[PlannerContext]) -> dict:
         return {"notes": notes, "stats": {"replications": game.runs}}
     revised.screening = dict(leader.screening)
     contenders.append(revised)
-    wargame(
-        contenders,
-        game,
-        replications=ctx.replications or settings.replications,
-        first_stage=settings.screening_replications,
-    )
+    for coa in contenders:  # judged afresh on the new wargame
+        coa.screening_notes = [n for n in coa.screening_notes if "exceed" not in n]
+        coa.screening["acceptable"] = True
+    record = wargame(contenders, game, settings, max_replications=ctx.replications)
     for coa in contenders:
         judge_losses(coa, game.limit)
     rescored = {c.id: c for c in contenders}
@@ -310,7 +308,12 @@ def revision(state: StaffState, runtime: Runtime[PlannerContext]) -> dict:
     notes.append(
         f"revision of {leader.id}: {len(revised.revisions)} change(s), +{gained:.3f} utility"
     )
-    return {"coas": _dump(coas), "notes": notes, "stats": {"replications": game.runs}}
+    return {
+        "coas": _dump(coas),
+        "notes": notes,
+        "selection": record.model_dump(mode="json") if record else {},
+        "stats": {"replications": game.runs},
+    }
 
 
 def comparison(state: StaffState, runtime: Runtime[PlannerContext]) -> dict:
@@ -325,6 +328,7 @@ def comparison(state: StaffState, runtime: Runtime[PlannerContext]) -> dict:
         "matrix": [],
         "notes": list(state.get("notes", [])),
         "weights": runtime.context.matrix_weights(),
+        "selection": state.get("selection") or None,
     }
     if scored:
         best, matrix = decision_matrix(scored)

@@ -280,6 +280,7 @@ def _cycles(aar: dict[str, Any]) -> list[dict[str, Any]]:
                     "rows": by_key.get((cycle["cycle"], side), []),
                     "chosen": chosen,
                     "notes": plan.get("notes", []),
+                    "selection": plan.get("selection"),
                     "analysis": cycle["analyses"].get(side),
                     "orders": plan.get("orders"),
                 }

@@ -208,7 +208,7 @@ def generate_scenario(
             "cycle_hours": 12,
             "horizon_hours": horizon,
             "seed": int(seed),
-            "planning": {"coas": 3, "replications": 6},
+            "planning": {"coas": 3, "max_replications": 6},
         },
     }
 

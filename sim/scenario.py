@@ -276,16 +276,35 @@ Criterion = Literal["p_success", "attainment", "own_survival", "enemy_loss"]
 
 
 class PlanningSettings(_Strict):
-    """Budget and criteria of the planner's Decide step."""
+    """Budget, guarantee and criteria of the planner's Decide step (COA selection by KN++)."""
 
     coas: int = Field(default=3, ge=1, le=8)
-    replications: int = Field(default=12, ge=1, le=10_000)
-    screening_replications: int | None = Field(
-        default=None,
+    indifference: float = Field(
+        default=0.02,
+        gt=0,
+        le=1,
+        description="Indifference zone δ in utility units: the smallest difference in expected "
+        "utility worth telling apart.",
+    )
+    pcs: float = Field(
+        default=0.95,
+        ge=0.5,
+        lt=1,
+        description="Probability of selecting the best COA when it is at least `indifference` "
+        "better than every other.",
+    )
+    first_stage_replications: int = Field(
+        default=30,
         ge=2,
         le=10_000,
-        description="Replications of every COA before those clearly worse than another stop; "
-        "default a third of `replications`, at least 5.",
+        description="Replications of every COA before the first comparison (n0).",
+    )
+    max_replications: int = Field(
+        default=500,
+        ge=1,
+        le=10_000,
+        description="Cap on the replications of any one COA; selection stops there even "
+        "before the best is separated (and says so).",
     )
     lookahead_hours: float | None = Field(
         default=None, gt=0, description="Wargame horizon; default is two cycles."

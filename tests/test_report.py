@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from planner.aar import render_markdown
 from planner.campaign import run_campaign
 from planner.report import (
     decision_rows,
@@ -72,6 +73,21 @@ def test_html_names_scenario_coas_and_selection(page: str, aar: dict[str, Any]) 
         for plan in cycle["plans"].values():
             selected = re.escape(plan["selected_coa"])
             assert re.search(rf'<tr class="selected">\s*<td>★</td>\s*<td><code>{selected}<', page)
+
+
+def test_reports_state_each_decisions_selection(page: str, aar: dict[str, Any]) -> None:
+    markdown = render_markdown(aar)
+    plans = [plan for cycle in aar["cycles"] for plan in cycle["plans"].values()]
+    assert plans
+    for plan in plans:
+        selection = plan["selection"]
+        assert selection["procedure"] == "KN++" and selection["reference"] in markdown
+        # The runs each COA shows are the replications its selection rests on.
+        runs = {c["id"]: c["scores"]["replications"] for c in plan["coas"] if c["scores"]}
+        assert runs == selection["replications"]
+        for text in (page, markdown):
+            assert f"stopped: {selection['stopped']}" in text
+            assert html.escape(selection["guarantee"]) in text or selection["guarantee"] in text
 
 
 def test_html_has_outcome_doctrine_stats_chart_and_map(page: str, aar: dict[str, Any]) -> None:

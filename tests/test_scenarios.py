@@ -169,7 +169,6 @@ def test_baltic_corps_is_corps_scale_with_reinforcements_over_days():
     assert {o.place for o in blue if o.kind == "hold"} >= capitals
     assert scenario.settings.cycle_hours == 24
     assert 120 <= scenario.settings.horizon_hours <= 168
-    assert scenario.settings.planning.replications <= 6
 
 
 def test_western_pacific_has_fleets_air_wings_and_an_amphibious_lift():
