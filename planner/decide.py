@@ -125,6 +125,11 @@ class Wargame:
             for w, results in zip(self.plan_weights, per_course, strict=True)
         )
 
+    def value(self, per_course: list[list[ReplicationResult]]) -> float:
+        """A COA's utility from its results: the mean over replications less the penalty (the
+        matrix's utility, by linearity)."""
+        return float(np.mean(self.utilities(per_course))) - self.penalty(per_course)
+
     def scores(self, per_course: list[list[ReplicationResult]]) -> dict:
         """The matrix scores of a COA's results."""
         by_course = [

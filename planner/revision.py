@@ -124,11 +124,7 @@ def to_draft(coa: COA, ctx: DraftingContext) -> COADraft:
 
 def _value(game: Wargame, coas: list[COA], replications: int) -> list[float]:
     """Mean penalised utility of each COA over replications 0 .. n-1 (common random numbers)."""
-    results = game.run(coas, 0, replications)
-    return [
-        float(np.mean(game.utilities(per_course))) - game.penalty(per_course)
-        for per_course in results
-    ]
+    return [game.value(per_course) for per_course in game.run(coas, 0, replications)]
 
 
 def _build(draft: COADraft, ctx: DraftingContext, original: COA) -> COA | None:
