@@ -105,6 +105,26 @@ def _index(doctrine_dirs: list[Path]):
     return default_index(tuple(doctrine_dirs))
 
 
+def _weights(text: str) -> dict[str, float]:
+    """Parse --weights; a bad criterion or number is a one-line error and exit 2."""
+    from sim.scenario import PlanningSettings
+
+    pairs = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        name, _, value = item.partition("=")
+        try:
+            pairs[name.strip()] = float(value)
+        except ValueError:
+            _say_error(f"--weights: {item!r} is not criterion=number")
+            raise typer.Exit(EXIT_BAD_INPUT) from None
+    try:
+        return PlanningSettings(weights=pairs).weights
+    except ValueError as error:
+        problem = error.errors()[0] if hasattr(error, "errors") else {"msg": str(error)}
+        _say_error(f"--weights: {problem['msg']} ({text})")
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+
+
 def _ask_commander(payload: dict) -> dict[str, str]:
     """Show each side's decision matrix and read the commander's choice."""
     answers = {}
@@ -145,12 +165,21 @@ def run(
     approve: Annotated[bool, typer.Option(help="Pause for the commander each cycle.")] = False,
     checkpoint: Annotated[Path | None, typer.Option(help="SQLite checkpoint (resumable).")] = None,
     report: Annotated[str, typer.Option(help="Extra formats: html,pdf or none.")] = "none",
+    weights: Annotated[
+        str | None,
+        typer.Option(
+            help="Decision-matrix weights, e.g. p_success=0.5,attainment=0.3,own_survival=0.2 "
+            "(criteria: p_success, attainment, own_survival, enemy_loss; default: the "
+            "scenario's planning.weights)."
+        ),
+    ] = None,
 ) -> None:
     """Run OODA cycles on a scenario and write the after-action record (aar.json, aar.md)."""
     from planner.aar import write_aar
     from planner.campaign import run_campaign
 
     loaded = _load(scenario)
+    matrix_weights = _weights(weights) if weights is not None else None
     drafter = _drafter(planner, base_url)
     index = _index(doctrine)
     total = cycles or int(loaded.settings.horizon_hours / loaded.settings.cycle_hours + 0.999)
@@ -185,6 +214,7 @@ def run(
             approver=_ask_commander if approve else None,
             checkpoint=checkpoint,
             progress=progress,
+            weights=matrix_weights,
         )
     paths = write_aar(aar, out_dir)
     formats = [f for f in report.split(",") if f and f != "none"]

@@ -97,3 +97,26 @@ def test_simulate_on_an_unreachable_scheduler_is_a_clean_error(tmp_path):
     )
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "cannot reach the Dask scheduler" in result.stderr
+
+
+def test_run_takes_decision_weights_and_rejects_bad_ones(tmp_path):
+    good = _run(
+        "run",
+        "tutorial",
+        "--cycles",
+        "1",
+        "--replications",
+        "3",
+        "--out",
+        str(tmp_path),
+        "--weights",
+        "p_success=2,attainment=1,own_survival=1",
+    )
+    assert good.returncode == 0, good.stderr
+    aar = json.loads((tmp_path / "aar.json").read_text())
+    weights = aar["cycles"][0]["plans"]["blue"]["weights"]
+    assert weights == {"p_success": 0.5, "attainment": 0.25, "own_survival": 0.25}
+    for bad in ("p_success=1,bogus=2", "p_success=x", "p_success=0"):
+        result = _run("run", "tutorial", "--cycles", "1", "--weights", bad, "--out", str(tmp_path))
+        assert result.returncode == 2 and "--weights" in result.stderr, bad
+        assert "Traceback" not in result.stderr
