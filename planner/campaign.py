@@ -18,6 +18,7 @@ from doctrine import DoctrineIndex, default_index
 from planner.aar import build_aar
 from planner.drafters import DoctrineDrafter, Drafter
 from planner.graph import PlannerContext, ooda_graph
+from planner.record import AfterActionRecord
 from sim._random import key_seed
 from sim.engine import Simulation
 from sim.scenario import Scenario
@@ -43,8 +44,8 @@ def run_campaign(
     checkpoint: Path | None = None,
     thread_id: str = "campaign",
     progress: Progress | None = None,
-) -> dict[str, Any]:
-    """Play the scenario's OODA cycles and return the after-action record (a JSON-ready dict).
+) -> AfterActionRecord:
+    """Play the scenario's OODA cycles and return the after-action record.
 
     Args:
         seed: campaign seed (default: the scenario's).

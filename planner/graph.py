@@ -23,6 +23,7 @@ from planner.analysis import MissionAnalysis, analyse
 from planner.coa import COA
 from planner.decide import decision_matrix, screen, wargame
 from planner.drafters import DoctrineDrafter, Drafter, finalize_drafts
+from planner.events import cycle_events
 from sim._random import key_seed
 from sim.engine import apply_orders
 from sim.outcome import mission_over, perceived_state
@@ -221,6 +222,7 @@ def act(state: OODAState, runtime: Runtime[PlannerContext]) -> dict:
                 chosen += COA.model_validate(coa).taskings()
     restricted = {s.id: frozenset(s.mission.constraints.restricted_places) for s in scenario.sides}
     apply_orders(scenario, theater, world, chosen, restricted)
+    before = world.clone()  # for the event log: what the act phase changed
     scripted = {s.id for s in scenario.sides if s.planner == "scripted"}
     seed = key_seed(ctx.seed, "truth")
     events = run_scripted(scenario, theater, world, start, end, seed, order_sides=scripted)
@@ -245,6 +247,7 @@ def act(state: OODAState, runtime: Runtime[PlannerContext]) -> dict:
             },
         },
         "events": events,
+        "event_log": [event.model_dump() for event in cycle_events(scenario, before, world)],
     }
     stats = dict(state.get("stats", {}))
     stats["events"] = stats.get("events", 0) + events

@@ -11,17 +11,29 @@ from langchain_core.messages import AIMessage
 from doctrine import default_index
 from planner.campaign import run_campaign
 from planner.drafters import DoctrineDrafter, LLMDrafter
+from planner.record import AfterActionRecord
 
 
-def _strip_wall(aar: dict) -> dict:
-    aar = dict(aar)
+def _strip_wall(record: AfterActionRecord) -> dict:
+    """The record's JSON without the one field that may differ between identical runs."""
+    aar = record.model_dump(mode="json")
     aar["stats"] = {k: v for k, v in aar["stats"].items() if k != "wall_seconds"}
     return aar
+
+
+def _json_run(scenario, **options) -> dict:
+    """A campaign's record as aar.json holds it (the shape these tests check)."""
+    return run_campaign(scenario, **options).model_dump(mode="json")
 
 
 @pytest.fixture(scope="module")
 def short_run(tutorial):
     return run_campaign(tutorial, seed=7, cycles=2, replications=4)
+
+
+@pytest.fixture(scope="module")
+def short_json(short_run):
+    return short_run.model_dump(mode="json")
 
 
 def test_same_seed_gives_identical_aar_and_other_seed_differs(tutorial, short_run):
@@ -31,11 +43,11 @@ def test_same_seed_gives_identical_aar_and_other_seed_differs(tutorial, short_ru
     assert _strip_wall(short_run) != _strip_wall(other)
 
 
-def test_aar_has_the_promised_fields(short_run):
-    assert short_run["scenario"]["id"] == "tutorial" and short_run["seed"] == 7
-    assert short_run["planner"] == "doctrine"
-    assert len(short_run["cycles"]) == 2
-    for cycle in short_run["cycles"]:
+def test_aar_has_the_promised_fields(short_json):
+    assert short_json["scenario"]["id"] == "tutorial" and short_json["seed"] == 7
+    assert short_json["planner"] == "doctrine"
+    assert len(short_json["cycles"]) == 2
+    for cycle in short_json["cycles"]:
         for side, plan in cycle["plans"].items():
             assert len(plan["coas"]) >= 3, side
             for coa in plan["coas"]:
@@ -43,14 +55,14 @@ def test_aar_has_the_promised_fields(short_run):
                     low, high = coa["scores"]["p_success_ci95"]
                     assert 0 <= low <= coa["scores"]["p_success"] <= high <= 1
                     assert set(coa["scores"]["losses"]) == {"blue", "red"}
-    outcome = short_run["outcome"]
+    outcome = short_json["outcome"]
     assert set(outcome["surviving_strength"]) == {"blue", "red"}
     assert outcome["end_hour"] == 24
-    assert short_run["stats"]["events"] > 0 and short_run["stats"]["replications"] > 0
+    assert short_json["stats"]["events"] > 0 and short_json["stats"]["replications"] > 0
 
 
-def test_selected_coa_has_the_best_utility(short_run):
-    for cycle in short_run["cycles"]:
+def test_selected_coa_has_the_best_utility(short_json):
+    for cycle in short_json["cycles"]:
         for plan in cycle["plans"].values():
             scored = [c for c in plan["coas"] if c["scores"]]
             best = max(c["scores"]["utility"] for c in scored)
@@ -58,9 +70,9 @@ def test_selected_coa_has_the_best_utility(short_run):
             assert chosen["scores"]["utility"] == best
 
 
-def test_drafts_are_distinct_and_every_task_cites_real_doctrine(short_run):
+def test_drafts_are_distinct_and_every_task_cites_real_doctrine(short_json):
     index = default_index()
-    for cycle in short_run["cycles"]:
+    for cycle in short_json["cycles"]:
         for plan in cycle["plans"].values():
             signatures = {
                 tuple(sorted((t["unit"], t["action"], t["target"]) for t in c["tasks"]))
@@ -70,7 +82,7 @@ def test_drafts_are_distinct_and_every_task_cites_real_doctrine(short_run):
             for coa in plan["coas"]:
                 for task in coa["tasks"]:
                     assert task["citations"] and all(c in index for c in task["citations"])
-    cited = {d["id"] for d in short_run["doctrine_cited"]}
+    cited = {d["id"] for d in short_json["doctrine_cited"]}
     assert cited and all(pid in index for pid in cited)
 
 
@@ -83,7 +95,7 @@ def test_commander_can_override_the_selection(tutorial):
         others = [row["coa"] for row in plan["matrix"] if row["coa"] != plan["selected_coa"]]
         return {"blue": others[0]}
 
-    aar = run_campaign(tutorial, seed=7, cycles=1, replications=2, approver=commander)
+    aar = _json_run(tutorial, seed=7, cycles=1, replications=2, approver=commander)
     plan = aar["cycles"][0]["plans"]["blue"]
     assert seen and plan["selected_by"] == "commander"
     assert plan["selected_coa"] != seen[0]["plans"]["blue"]["selected_coa"]
@@ -128,7 +140,7 @@ def test_a_resumed_run_counts_the_time_of_every_segment(tutorial, tmp_path):
     with pytest.raises(_ConsoleClosed):
         run_campaign(tutorial, approver=closed, **common)  # cycle 0 drafted, then interrupted
     first_segment = drafter.drafts
-    aar = run_campaign(tutorial, approver=lambda _plans: {}, **common)  # resumes; drafts cycle 1
+    aar = _json_run(tutorial, approver=lambda _plans: {}, **common)  # resumes; drafts cycle 1
     assert len(aar["cycles"]) == 2
     assert 0 < first_segment < drafter.drafts
     # Every draft of both segments is in the total: the first segment's work is not lost.
@@ -171,7 +183,7 @@ def test_llm_drafter_output_is_validated_and_cited(tutorial):
         [real, "made-up-id"],
     )
     model = _ToolCallingFake(messages=iter([message] * 10))
-    aar = run_campaign(tutorial, seed=7, cycles=1, replications=2, drafter=LLMDrafter(model))
+    aar = _json_run(tutorial, seed=7, cycles=1, replications=2, drafter=LLMDrafter(model))
     plan = aar["cycles"][0]["plans"]["blue"]
     coa = plan["coas"][0]
     assert coa["drafted_by"].startswith("llm:")
@@ -184,7 +196,7 @@ def test_llm_drafter_output_is_validated_and_cited(tutorial):
 
 def test_failing_model_falls_back_to_doctrine_coas_that_are_wargamed(tutorial):
     model = _ToolCallingFake(messages=iter([]))  # raises StopIteration when asked
-    aar = run_campaign(tutorial, seed=7, cycles=1, replications=2, drafter=LLMDrafter(model))
+    aar = _json_run(tutorial, seed=7, cycles=1, replications=2, drafter=LLMDrafter(model))
     plan = aar["cycles"][0]["plans"]["blue"]
     assert plan["coas"], "the fallback drafted nothing"
     assert all(c["drafted_by"] == "doctrine" for c in plan["coas"])
@@ -198,7 +210,7 @@ def test_failing_model_falls_back_to_doctrine_coas_that_are_wargamed(tutorial):
 def test_unparseable_model_reply_falls_back_and_names_the_error(tutorial):
     garbage = AIMessage(content="Here are my COAs: {not json")  # no tool call at all
     model = _ToolCallingFake(messages=iter([garbage] * 4))
-    aar = run_campaign(tutorial, seed=7, cycles=1, replications=2, drafter=LLMDrafter(model))
+    aar = _json_run(tutorial, seed=7, cycles=1, replications=2, drafter=LLMDrafter(model))
     plan = aar["cycles"][0]["plans"]["blue"]
     assert plan["coas"] and all(c["drafted_by"] == "doctrine" for c in plan["coas"])
     assert aar["stats"]["replications"] > 0
@@ -208,20 +220,20 @@ def test_unparseable_model_reply_falls_back_and_names_the_error(tutorial):
 
 def test_an_empty_answer_approves_the_planner_choice(tutorial):
     calls = []
-    aar = run_campaign(
+    aar = _json_run(
         tutorial, seed=7, cycles=2, replications=2, approver=lambda p: calls.append(p) or {}
     )
     assert len(calls) == 2 and len(aar["cycles"]) == 2
     assert all(p["selected_by"] == "planner" for c in aar["cycles"] for p in c["plans"].values())
 
 
-def test_cycle_records_place_every_surviving_unit(tutorial, short_run):
+def test_cycle_records_place_every_surviving_unit(tutorial, short_json):
     places = {p.id for p in tutorial.places}
-    last = short_run["cycles"][-1]
+    last = short_json["cycles"][-1]
     units = last["situation"]["units"]
     assert all(u["place"] in places and u["strength"] > 0 for u in units.values())
     sides = {u.id: u.side for u in tutorial.units}
-    for side, surviving in short_run["outcome"]["surviving_strength"].items():
+    for side, surviving in short_json["outcome"]["surviving_strength"].items():
         still_to_come = sum(
             u.strength for u in tutorial.units if u.side == side and u.arrives_hour > 24
         )
