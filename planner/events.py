@@ -219,7 +219,7 @@ def _control_changes(
     for begun, ended, place, defender, winner in sorted(fights, key=lambda f: (f[0], f[2])):
         if defender is not None and defender != holders.get(place):
             untimed = f"occupied without a fight between {_hour(since[place])} and {_hour(begun)}"
-            change(place, defender, None, begun, untimed)
+            change(place, defender, None, begun - 1e-6, untimed)  # listed before the battle
         if ended is None:
             since[place] = begun
             continue
