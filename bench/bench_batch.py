@@ -46,6 +46,8 @@ def main() -> None:
     parser.add_argument("--results", type=Path, default=DEFAULT_RESULTS)
     args = parser.parse_args()
     counts = [int(n) for n in args.workers.split(",")]
+    load_at_start = os.getloadavg()[0]
+    print(f"load average at start: {load_at_start:.2f} on {os.cpu_count()} cores")
     timings, reference = {}, None
     with tempfile.TemporaryDirectory(prefix="ooda-bench-batch-") as scratch:
         for workers in counts:
@@ -93,6 +95,9 @@ def main() -> None:
         else str(args.spec),
         "runs": len(reference or []),
         "machine_cores": os.cpu_count(),
+        # Other work on the machine at the start (the 1-minute load average): the speed-up
+        # means little when the cores are already busy.
+        "load_average_at_start": round(load_at_start, 2),
         "timings": {f"{w}_workers": t for w, t in timings.items()},
         "identical_across_worker_counts": True,
         "summary": table,

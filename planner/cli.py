@@ -23,7 +23,7 @@ from rich.progress import (
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
-from rich.table import Table
+from rich.table import Column, Table
 
 from scenarios import list_scenarios, resolve_scenario
 from sim.scenario import Scenario, ScenarioError, load_scenario
@@ -456,7 +456,7 @@ def _summary_outputs(store, axis: str | None) -> int:
     results = store.results()
     cells = summarize(results)
     table = Table(
-        "cell",
+        Column("cell", no_wrap=True),
         "runs",
         "failed",
         "side",
@@ -477,7 +477,7 @@ def _summary_outputs(store, axis: str | None) -> int:
                 side.loss_fraction.text(percent=True) if side else "–",
                 cell.exchange_ratio.text() if first else "",
             )
-    out.print(table)
+    (out if out.is_terminal else Console(width=160)).print(table)  # files, pipes: no wrap
     (store.folder / "summary.json").write_text(
         json.dumps([c.model_dump() for c in cells], indent=1), encoding="utf-8"
     )

@@ -330,6 +330,43 @@ def test_summary_per_cell_counts_every_run_of_the_cell(local_batch: Path) -> Non
     assert light.loss_fraction.value < heavy.loss_fraction.value  # a stronger Red costs Blue more
 
 
+def test_plots_draw_a_cell_won_every_time() -> None:
+    from planner.batch.records import SideScore
+    from planner.batch.report import plot_pngs
+
+    def run(seed: int, scale: float) -> PlannedRun:
+        scores = [
+            SideScore(
+                side=side,
+                initial_strength=100,
+                surviving_strength=left,
+                loss_fraction=lost,
+                attainment=float(won),
+                success=won,
+                won=won,
+            )
+            for side, left, lost, won in (("blue", 80, 0.2, True), ("red", 40, 0.6, False))
+        ]
+        return PlannedRun(
+            run_key=f"{scale}-{seed}",
+            scenario="s",
+            overrides={"scale.red": scale},
+            seed=seed,
+            status="done",
+            winner="blue",
+            exchange_ratio=3.0,
+            scores=scores,
+            run_index=seed,
+            cell_key=str(scale),
+            cell_label=f"s scale.red={scale}",
+        )
+
+    cells = summarize([run(seed, scale) for scale in (0.5, 1.0) for seed in range(10)])
+    assert cells[0].sides[0].wins.high < 1.0  # Wilson's bound a rounding error below the share
+    pngs = plot_pngs(cells, "scale.red")
+    assert set(pngs) == set(PLOTS) and all(p[:4] == b"\x89PNG" for p in pngs.values())
+
+
 def test_batch_report_pdf_and_exports(local_batch: Path) -> None:
     from pypdf import PdfReader
 

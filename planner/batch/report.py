@@ -68,7 +68,7 @@ def _panels(summaries: Sequence[CellSummary]) -> list[tuple[str, str, Any]]:
     return [
         ("wins", "share of runs won (95 % Wilson)", wins),
         ("losses", "share of strength lost (95 % t)", losses),
-        ("exchange", "exchange ratio: 2nd side's loss / 1st side's (95 % t)", exchange),
+        ("exchange", "exchange ratio (95 % t)", exchange),
     ]
 
 
@@ -79,7 +79,7 @@ def plot_pngs(summaries: Sequence[CellSummary], x: str | None) -> dict[str, byte
     lines = _series(summaries, x)
     pngs = {}
     for stem, label, estimate in _panels(summaries):
-        figure = Figure(figsize=(6.4, 3.4), dpi=110, layout="constrained")
+        figure = Figure(figsize=(6.4, 2.9), dpi=110, layout="constrained")
         axes = figure.add_subplot()
         drawn = 0
         for n, (name, points) in enumerate(lines.items()):
@@ -92,8 +92,9 @@ def plot_pngs(summaries: Sequence[CellSummary], x: str | None) -> dict[str, byte
                     continue
                 side = shown[0][2].sides[k].side if k < len(shown[0][2].sides) else ""
                 values = [e.value for _, e, _ in shown]
-                below = [e.value - (e.low if e.low is not None else e.value) for _, e, _ in shown]
-                above = [(e.high if e.high is not None else e.value) - e.value for _, e, _ in shown]
+                # max(0, ...): a Wilson bound at 0 or 1 can sit a rounding error past the share.
+                below = [max(0.0, e.value - _or(e.low, e.value)) for _, e, _ in shown]
+                above = [max(0.0, _or(e.high, e.value) - e.value) for _, e, _ in shown]
                 axes.errorbar(
                     [px for px, _, _ in shown],
                     values,
@@ -116,6 +117,10 @@ def plot_pngs(summaries: Sequence[CellSummary], x: str | None) -> dict[str, byte
         figure.savefig(buffer, format="png")
         pngs[stem] = buffer.getvalue()
     return pngs
+
+
+def _or(bound: float | None, value: float) -> float:
+    return value if bound is None else bound
 
 
 def write_plots(folder: Path, summaries: Sequence[CellSummary], x: str | None) -> dict[str, Path]:
