@@ -56,13 +56,19 @@ def main() -> None:
             if reference is None:
                 reference = same
             assert same == reference, "results differ between worker counts"
+            # Runs' own wall time (planning and simulation, from their AARs) summed over the
+            # batch's wall time: how many runs were going on at once, on average.
+            in_runs = sum(r.wall_seconds for r in results)
             timings[workers] = {
                 "wall_s": round(wall, 2),
                 "runs_per_s": round(len(results) / wall, 3),
+                "mean_run_wall_s": round(in_runs / len(results), 2),
+                "runs_at_once": round(in_runs / wall, 2),
             }
             print(
                 f"{workers} worker(s): {len(results)} runs in {wall:.1f} s "
-                f"({len(results) / wall:.2f} runs/s)"
+                f"({len(results) / wall:.2f} runs/s; a run {in_runs / len(results):.2f} s, "
+                f"{in_runs / wall:.2f} at once on average)"
             )
         cells = summarize(results)
     lines = [
