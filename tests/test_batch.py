@@ -36,12 +36,13 @@ from sim.scenario import Scenario
 
 PAYLOAD = "<script>alert(1)</script>"
 PLOTS = ("wins", "losses", "exchange")
+RUNS = 6
 
-#: 10 short runs: 2 cells x 5 seeds, one planning cycle each.
+#: RUNS short runs: 2 cells x 3 seeds, one planning cycle each.
 SPEC = """\
 name: scaling
 scenarios: [tutorial]
-seeds: {count: 5, first: 1}
+seeds: {count: 3, first: 1}
 overrides:
   scale.red: [0.8, 1.2]
 campaign: {cycles: 1, replications: 2}
@@ -66,7 +67,7 @@ def local_batch(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("local")
     plan = load_spec(_write(folder, SPEC), folder)
     outcome = run_batch(plan, folder, workers=2)
-    assert (outcome.done, outcome.failed) == (10, 0)
+    assert (outcome.done, outcome.failed) == (RUNS, 0)
     return folder
 
 
@@ -129,7 +130,7 @@ def test_run_keys_depend_on_the_scenario_and_seed_only(tmp_path: Path) -> None:
     renamed = SPEC.replace("name: scaling", "name: other\ndescription: same runs")
     second = load_spec(_write(tmp_path / "b", renamed), tmp_path / "b")
     assert [r.run_key for r in first.runs] == [r.run_key for r in second.runs]
-    assert len({r.run_key for r in first.runs}) == 10
+    assert len({r.run_key for r in first.runs}) == RUNS
 
 
 # --- the store, kill and resume --------------------------------------------------------------
@@ -168,7 +169,7 @@ def test_a_killed_batch_resumes_with_every_run_stored_exactly_once(
     batch = subprocess.Popen([*command, "--workers", "2"], stderr=subprocess.PIPE, text=True)
     stored, children = _kill_after_new_run(batch, out, signal.SIGKILL)
     assert batch.returncode == -signal.SIGKILL
-    assert 1 <= stored < 10, "the kill did not land mid-batch"
+    assert 1 <= stored < RUNS, "the kill did not land mid-batch"
     assert children  # the forkserver and the workers: none outlives the killed batch
     _, alive = psutil.wait_procs(children, timeout=20)
     assert not alive
@@ -176,12 +177,12 @@ def test_a_killed_batch_resumes_with_every_run_stored_exactly_once(
         assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     result = CliRunner().invoke(app, ["batch", str(spec), "--out", str(out), "--workers", "2"])
     assert result.exit_code == 0, result.stderr
-    assert f"{stored} already stored, {10 - stored} done" in result.stdout
+    assert f"{stored} already stored, {RUNS - stored} done" in result.stdout
     assert "Summary by parameter cell" in result.stdout
     with BatchStore(out) as store:
         runs = store.results()
         keys = [r.run_key for r in runs]
-        assert len(runs) == 10 == len(set(keys)) == store.planned_count()
+        assert len(runs) == RUNS == len(set(keys)) == store.planned_count()
         assert all(r.status == "done" for r in runs)
         with BatchStore(local_batch) as reference:
             assert _comparable(runs) == _comparable(reference.results())
@@ -204,16 +205,16 @@ def test_sigterm_stops_the_batch_between_runs_and_it_resumes(tmp_path: Path) -> 
         run_batch(plan, tmp_path, workers=2)
     assert stop.value.signum == signal.SIGTERM
     stored = _stored(tmp_path)
-    assert 1 <= stored < 10
+    assert 1 <= stored < RUNS
     outcome = run_batch(plan, tmp_path, workers=2)
-    assert (outcome.skipped, outcome.done) == (stored, 10 - stored)
+    assert (outcome.skipped, outcome.done) == (stored, RUNS - stored)
     with BatchStore(tmp_path) as store:
-        assert len({r.run_key for r in store.results()}) == 10
+        assert len({r.run_key for r in store.results()}) == RUNS
 
 
 def test_a_worker_that_dies_is_retried_and_the_run_counted_once(tmp_path: Path) -> None:
     psutil = pytest.importorskip("psutil")
-    text = SPEC.replace("{count: 5, first: 1}", "[1, 2, 3]").replace("0.8, 1.2", "1.0")
+    text = SPEC.replace("0.8, 1.2", "1.0")  # 3 runs
     plan = load_spec(_write(tmp_path, text), tmp_path)
     me = psutil.Process()
     seen: set[int] = set()
@@ -290,7 +291,7 @@ def test_dask_cluster_gives_the_local_pools_results(tmp_path: Path, local_batch:
         n_workers=2, threads_per_worker=1, host="127.0.0.1", dashboard_address=None
     ) as cluster:
         outcome = run_batch(plan, tmp_path, scheduler=cluster.scheduler_address)
-    assert (outcome.done, outcome.failed) == (10, 0)
+    assert (outcome.done, outcome.failed) == (RUNS, 0)
     with BatchStore(tmp_path) as dask_store, BatchStore(local_batch) as local_store:
         assert _comparable(dask_store.results()) == _comparable(local_store.results())
 
@@ -320,12 +321,12 @@ def test_summary_per_cell_counts_every_run_of_the_cell(local_batch: Path) -> Non
     assert [c.label for c in cells] == ["tutorial scale.red=0.8", "tutorial scale.red=1.2"]
     for cell in cells:
         mine = [r for r in runs if r.cell_key == cell.cell_key]
-        assert cell.done == len(mine) == 5
+        assert cell.done == len(mine) == 3
         blue = next(s for s in cell.sides if s.side == "blue")
         wins = sum(r.winner == "blue" for r in mine)
-        assert blue.wins.value == wins / 5
+        assert blue.wins.value == wins / 3
         losses = [next(s.loss_fraction for s in r.scores if s.side == "blue") for r in mine]
-        assert blue.loss_fraction.value == pytest.approx(sum(losses) / 5)
+        assert blue.loss_fraction.value == pytest.approx(sum(losses) / 3)
     light, heavy = (next(s for s in c.sides if s.side == "blue") for c in cells)
     assert light.loss_fraction.value < heavy.loss_fraction.value  # a stronger Red costs Blue more
 
@@ -376,13 +377,13 @@ def test_batch_report_pdf_and_exports(local_batch: Path) -> None:
         page.extract_text() for page in PdfReader(local_batch / "batch_report.pdf").pages
     )
     text = " ".join(text.split())
-    assert "Batch report: scaling" in text and "10 of 10 planned run(s) stored" in text
+    assert "Batch report: scaling" in text and "6 of 6 planned run(s) stored" in text
     assert "tutorial scale.red=0.8" in text and "tutorial scale.red=1.2" in text
     with BatchStore(local_batch) as store:
         paths = store.export()
-    assert paths["csv"].read_text().count("\n") == 11  # header and ten runs
+    assert paths["csv"].read_text().count("\n") == RUNS + 1  # a header, then the runs
     if "parquet" in paths:
         import pandas as pd
 
         frame = pd.read_parquet(paths["parquet"])
-        assert len(frame) == 10 and "blue_loss_fraction" in frame.columns
+        assert len(frame) == RUNS and "blue_loss_fraction" in frame.columns
