@@ -29,6 +29,7 @@ import pydeck as pdk
 import streamlit as st
 
 from planner.aar import render_markdown
+from planner.record import AfterActionRecord, UnitPosition
 from planner.report import (
     ROUTE_STYLE,
     decision_rows,
@@ -329,7 +330,7 @@ def place_rows(
 def unit_rows(
     scenario: Scenario,
     colors: dict[str, str],
-    positions: dict[str, dict[str, Any]] | None = None,
+    positions: dict[str, UnitPosition] | None = None,
 ) -> list[dict[str, Any]]:
     """Units on a small ring around their place, disc area proportional to strength: at their
     start places, or where a cycle record (`positions`: id -> place, moving_to, strength) left
@@ -344,9 +345,7 @@ def unit_rows(
             by_place.setdefault(unit.location, []).append((unit, unit.strength, None))
         elif unit.id in positions:
             where = positions[unit.id]
-            by_place.setdefault(where["place"], []).append(
-                (unit, where["strength"], where.get("moving_to"))
-            )
+            by_place.setdefault(where.place, []).append((unit, where.strength, where.moving_to))
     rows = []
     for place_id, units in by_place.items():
         for (unit, strength, moving_to), (dx, dy) in zip(
@@ -471,21 +470,21 @@ def theater_deck(
     )
 
 
-def theater_section(scenario: Scenario, aar: dict[str, Any] | None, key: str) -> None:
+def theater_section(scenario: Scenario, aar: AfterActionRecord | None, key: str) -> None:
     """The map, with control at start or after a chosen cycle of the last run."""
     control = {p.id: p.control for p in scenario.places if p.control}
     positions = None
     when = "at H+0"
-    if aar and aar["cycles"]:
-        options = ["start"] + [f"after cycle {c['cycle']}" for c in aar["cycles"]]
+    if aar and aar.cycles:
+        options = ["start"] + [f"after cycle {c.cycle}" for c in aar.cycles]
         shown = st.select_slider(
             "Control shown", options=options, value=options[-1], key=f"control-{key}"
         )
         if shown != "start":
-            cycle = aar["cycles"][options.index(shown) - 1]
-            control = cycle["situation"]["control"]
-            positions = cycle["situation"].get("units")
-            when = f"at H+{cycle['end_hour']:g}"
+            cycle = aar.cycles[options.index(shown) - 1]
+            control = cycle.situation.control
+            positions = cycle.situation.units
+            when = f"at H+{cycle.end_hour:g}"
     st.pydeck_chart(theater_deck(scenario, control, positions), height=460, key=f"map-{key}")
     colors = side_colors([side.id for side in scenario.sides], scenario)
     legend = ", ".join(f"{swatch(colors[s])} {md(n)}" for s, n in side_names(scenario).items())
@@ -610,8 +609,7 @@ def advance(run: dict[str, Any]) -> None:
         if run["checkpoint"]:
             shutil.rmtree(Path(run["checkpoint"]).parent, ignore_errors=True)
         status.update(
-            label=f"Campaign complete: {aar['stats']['cycles']} cycle(s), "
-            f"{aar['stats']['wall_seconds']} s",
+            label=f"Campaign complete: {aar.stats.cycles} cycle(s), {aar.stats.wall_seconds} s",
             state="complete",
             expanded=False,
         )
@@ -674,23 +672,21 @@ def approval_form(run: dict[str, Any]) -> None:
 # --- results ---------------------------------------------------------------------------------
 
 
-def outcome_summary(aar: dict[str, Any], scenario: Scenario) -> None:
+def outcome_summary(aar: AfterActionRecord, scenario: Scenario) -> None:
     """Winner line and surviving strength per side."""
-    outcome, names = aar["outcome"], side_names(scenario)
-    winner = outcome["winner"]
+    outcome, names = aar.outcome, side_names(scenario)
+    winner = outcome.winner
     if winner:
         st.success(
             f"Winner: **{md(names.get(winner, winner))}** (`{winner.replace('`', '')}`) "
-            f"at H+{outcome['end_hour']:g}"
+            f"at H+{outcome.end_hour:g}"
         )
     else:
-        st.warning(f"No winner at H+{outcome['end_hour']:g}: no side met its mission.")
-    columns = st.columns(len(outcome["surviving_strength"]))
-    for column, (side, surviving) in zip(
-        columns, outcome["surviving_strength"].items(), strict=True
-    ):
-        initial = outcome["initial_strength"][side]
-        achieved = outcome["objectives"].get(side, {})
+        st.warning(f"No winner at H+{outcome.end_hour:g}: no side met its mission.")
+    columns = st.columns(len(outcome.surviving_strength))
+    for column, (side, surviving) in zip(columns, outcome.surviving_strength.items(), strict=True):
+        initial = outcome.initial_strength.get(side, 0.0)
+        achieved = outcome.objectives.get(side, {})
         column.metric(names.get(side, side), f"{surviving:g}", f"{surviving - initial:g}")
         column.caption(f"objectives {sum(achieved.values())}/{len(achieved)}")
 
@@ -740,28 +736,25 @@ def show_matrix(rows: list[dict[str, Any]]) -> None:
     )
 
 
-def decision_tab(aar: dict[str, Any], scenario: Scenario) -> None:
+def decision_tab(aar: AfterActionRecord, scenario: Scenario) -> None:
     """Per cycle, each side's decision matrix with the selected COA starred."""
     names = side_names(scenario)
     rows = decision_rows(aar)
-    for cycle in aar["cycles"]:
-        st.markdown(
-            f"#### Cycle {cycle['cycle']} (H+{cycle['start_hour']:g} to H+{cycle['end_hour']:g})"
-        )
-        for side, plan in cycle["plans"].items():
-            mine = [r for r in rows if r["cycle"] == cycle["cycle"] and r["side"] == side]
-            by = plan.get("selected_by", "planner")
+    for cycle in aar.cycles:
+        st.markdown(f"#### Cycle {cycle.cycle} (H+{cycle.start_hour:g} to H+{cycle.end_hour:g})")
+        for side, plan in cycle.plans.items():
+            mine = [r for r in rows if r["cycle"] == cycle.cycle and r["side"] == side]
             st.markdown(
                 f"**{md(names.get(side, side))}**: selected "
-                f"`{str(plan['selected_coa']).replace('`', '')}` ({md(by)})"
+                f"`{str(plan.selected_coa).replace('`', '')}` ({md(plan.selected_by)})"
             )
             if mine:
                 show_matrix(mine)
-            for note in plan.get("notes", []):
+            for note in plan.notes:
                 st.caption(md(note))
 
 
-def strength_tab(aar: dict[str, Any], scenario: Scenario) -> None:
+def strength_tab(aar: AfterActionRecord, scenario: Scenario) -> None:
     """Total strength per side over the campaign (plotly)."""
     import plotly.express as px
 
@@ -782,7 +775,7 @@ def strength_tab(aar: dict[str, Any], scenario: Scenario) -> None:
     st.plotly_chart(figure, key="strength-chart")
 
 
-def pdf_bytes(aar: dict[str, Any], scenario: Scenario) -> bytes:
+def pdf_bytes(aar: AfterActionRecord, scenario: Scenario) -> bytes:
     """The PDF report, rendered on demand."""
     with tempfile.TemporaryDirectory(prefix="ooda-forge-pdf-") as folder:
         return write_pdf(aar, Path(folder) / "aar.pdf", scenario).read_bytes()
@@ -795,7 +788,7 @@ def downloads_tab(run: dict[str, Any]) -> None:
     data, md_, html, pdf = st.columns(4)
     data.download_button(
         "aar.json",
-        json.dumps(aar, indent=2, sort_keys=True),
+        aar.to_json(),
         file_name=f"{stem}.json",
         mime="application/json",
         key="dl-json",

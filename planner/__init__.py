@@ -1,4 +1,4 @@
-"""The planner: LangGraph OODA loop, COA drafters, wargaming, after-action records, CLI.
+"""The planner: LangGraph OODA loop, COA drafters, wargaming, after-action records, batches, CLI.
 
 Names are imported on first use, so `import planner.report` (the console) does not pay for
 loading LangGraph and LangChain.
@@ -7,11 +7,21 @@ loading LangGraph and LangChain.
 from importlib import import_module
 from typing import Any
 
-__all__ = ["DoctrineDrafter", "LLMDrafter", "render_markdown", "run_campaign", "write_aar"]
+__all__ = [
+    "AfterActionRecord",
+    "DoctrineDrafter",
+    "LLMDrafter",
+    "load_aar",
+    "render_markdown",
+    "run_campaign",
+    "write_aar",
+]
 
 _HOMES = {
+    "AfterActionRecord": "planner.record",
     "DoctrineDrafter": "planner.drafters",
     "LLMDrafter": "planner.drafters",
+    "load_aar": "planner.record",
     "render_markdown": "planner.aar",
     "run_campaign": "planner.campaign",
     "write_aar": "planner.aar",

@@ -1,23 +1,38 @@
-"""After-action record: the JSON a staff hands over, and its Markdown rendering.
+"""After-action record: build it from the loop's final state, write aar.json, aar.md, aar.geojson.
 
 The record is built only from the loop's final state: cycles (analyses, COAs with scores,
-selections), the outcome, the doctrine cited and run statistics.
+selections, the act phase's event log), the outcome, the doctrine cited and run statistics,
+then judged (`planner.assessment`). Plans and COAs pass through with every key the planner put
+in them (see `planner.record` on extension points).
 """
 
 from __future__ import annotations
 
 import json
+import os
+from functools import cache
 from pathlib import Path
 from typing import Any
 
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
 from doctrine import DoctrineIndex
+from planner.assessment import assess
+from planner.record import (
+    AAR_VERSION,
+    AfterActionRecord,
+    CycleRecord,
+    PlanRecord,
+    SideInfo,
+)
+from planner.tracks import tracks_geojson
 from sim.outcome import evaluate, logistics_summary
-from sim.scenario import Scenario
+from sim.scenario import Scenario, Side
 from sim.state import WorldState
 
-__all__ = ["build_aar", "render_markdown", "write_aar"]
+__all__ = ["build_aar", "render_markdown", "write_aar", "write_atomic"]
 
-AAR_VERSION = 1
+MARKDOWN_TEMPLATE = "aar.md.j2"
 
 
 def build_aar(
@@ -27,53 +42,33 @@ def build_aar(
     seed: int,
     planner: str,
     index: DoctrineIndex,
-) -> dict[str, Any]:
+) -> AfterActionRecord:
     """Assemble the after-action record from the loop's final state."""
     world = WorldState.from_dict(final["world"])
     outcome = evaluate(scenario, world)
-    cycles = []
-    cited: set[str] = set()
-    for record in final.get("history", []):
-        plans = {}
-        for side, plan in record["plans"].items():
-            coas = []
-            for coa in plan["coas"]:
-                for task in coa["tasks"]:
-                    cited.update(task["citations"])
-                coas.append({**coa, "summary": f"{coa['name']}: {coa['concept']}"})
-            plans[side] = {
-                "coas": coas,
-                "selected_coa": plan["selected_coa"],
-                "selected_by": plan.get("selected_by", "planner"),
-                "decision_matrix": plan["matrix"],
-                "selection": plan.get("selection"),
-                "notes": plan["notes"],
-                "weights": plan.get("weights", {}),
-                "orders": plan.get("orders"),
-            }
-        cycles.append(
+    history = final.get("history", [])
+    cycles = [
+        CycleRecord.model_validate(
             {
-                "cycle": record["cycle"],
-                "start_hour": record["start_hour"],
-                "end_hour": record["end_hour"],
-                "analyses": record["analyses"],
-                "plans": plans,
-                "situation": record["situation"],
-                "events": record["events"],
+                **record,
+                "plans": {side: _plan(plan) for side, plan in record["plans"].items()},
             }
         )
-    for record in final.get("history", []):
-        for analysis in record["analyses"].values():
-            cited.update(analysis["doctrine"])
+        for record in history
+    ]
+    cited = {c for cycle in cycles for plan in cycle.plans.values() for c in _citations(plan)}
+    cited |= {
+        pid for record in history for a in record["analyses"].values() for pid in a["doctrine"]
+    }
     stats = final.get("stats", {})
-    return {
-        "aar_version": AAR_VERSION,
-        "scenario": {"id": scenario.id, "name": scenario.name, "summary": scenario.summary},
-        "seed": seed,
-        "planner": planner,
-        "sides": [{"id": s.id, "name": s.name, "planner": s.planner} for s in scenario.sides],
-        "cycles": cycles,
-        "outcome": {
+    aar = AfterActionRecord(
+        aar_version=AAR_VERSION,
+        scenario={"id": scenario.id, "name": scenario.name, "summary": scenario.summary},
+        seed=seed,
+        planner=planner,
+        sides=[_side(side) for side in scenario.sides],
+        cycles=cycles,
+        outcome={
             "winner": outcome.winner,
             "end_hour": world.hour,
             "surviving_strength": {k: round(r.strength, 3) for k, r in outcome.sides.items()},
@@ -84,165 +79,101 @@ def build_aar(
             "battles": world.battle_log,
             "logistics": logistics_summary(scenario, world),
         },
-        "doctrine_cited": [
-            {
-                "id": pid,
-                "title": index.get(pid).title,
-                "reference": index.get(pid).reference,
-            }
+        doctrine_cited=[
+            {"id": pid, "title": index.get(pid).title, "reference": index.get(pid).reference}
             for pid in sorted(cited)
             if pid in index
         ],
-        "stats": {
+        stats={
             "events": int(stats.get("events", 0)),
             "replications": int(stats.get("replications", 0)),
             "cycles": len(cycles),
             # Planning and simulation time summed over every segment of a resumed run.
             "wall_seconds": round(stats.get("seconds", 0.0), 3),
         },
-    }
+    )
+    aar.assessment = assess(aar, scenario)
+    return aar
 
 
-def _pct(value: float) -> str:
-    return f"{100 * value:.0f}%"
+def _plan(plan: dict[str, Any]) -> PlanRecord:
+    """A plan from the loop's state, every key kept; the matrix is `decision_matrix` here."""
+    data = {key: value for key, value in plan.items() if key != "matrix"}
+    data["decision_matrix"] = plan.get("matrix", [])
+    data["coas"] = [
+        {**coa, "summary": f"{coa['name']}: {coa.get('concept', '')}"} for coa in plan["coas"]
+    ]
+    return PlanRecord.model_validate(data)
 
 
-def _md(text: Any) -> str:
-    """Scenario- or model-supplied text made safe inside a Markdown table cell."""
-    return str(text).replace("|", "\\|").replace("\n", " ").replace("<", "&lt;")
+def _citations(plan: PlanRecord) -> set[str]:
+    return {c for coa in plan.coas for task in coa.tasks for c in task.citations}
 
 
-def _selection_line(selection: dict[str, Any]) -> str:
-    """One decision's selection procedure, budget, stopping reason and guarantee."""
-    runs = ", ".join(f"{coa} {n}" for coa, n in selection["replications"].items())
-    eliminated = ", ".join(selection["eliminated"]) or "none"
-    return (
-        f"Selection: {selection['procedure']} ({selection['reference']}); replications per "
-        f"COA: {_md(runs)}; eliminated: {_md(eliminated)}; stopped: {selection['stopped']}; "
-        f"guarantee: {selection['guarantee']}."
+def _side(side: Side) -> SideInfo:
+    return SideInfo(
+        id=side.id,
+        name=side.name,
+        planner=side.planner,
+        max_loss_fraction=side.mission.constraints.max_loss_fraction,
+        objectives=[o.model_dump() for o in side.mission.objectives],
     )
 
 
-def render_markdown(aar: dict[str, Any]) -> str:
-    """The after-action report as Markdown."""
-    out = [f"# After-action report: {_md(aar['scenario']['name'] or aar['scenario']['id'])}", ""]
-    outcome = aar["outcome"]
-    out += [
-        f"- Scenario: `{aar['scenario']['id']}` — {_md(aar['scenario']['summary'])}",
-        f"- Seed: {aar['seed']}; planner: {aar['planner']}",
-        f"- Winner: **{outcome['winner'] or 'none'}** at H+{outcome['end_hour']:g}",
-        "",
-        "## Outcome",
-        "",
-        "| Side | Initial | Surviving | Objectives achieved |",
-        "|---|---|---|---|",
-    ]
-    for side, surviving in outcome["surviving_strength"].items():
-        achieved = outcome["objectives"][side]
-        got = ", ".join(k for k, ok in achieved.items() if ok) or "none"
-        out.append(
-            f"| {side} | {outcome['initial_strength'][side]:g} | {surviving:g} | "
-            f"{_md(got)} ({sum(achieved.values())}/{len(achieved)}) |"
-        )
-    logistics = outcome.get("logistics", {})
-    if any(row["sent"] for row in logistics.values()):
-        out += [
-            "",
-            "## Logistics",
-            "",
-            "| Side | Convoys sent | Delivered | Lost to ground | Lost to air | Loads delivered |",
-            "|---|---|---|---|---|---|",
-        ]
-        out += [
-            f"| {side} | {row['sent']} | {row['delivered']} | {row['lost_to_ground']} | "
-            f"{row['lost_to_air']} | {row['loads_delivered']:g} |"
-            for side, row in logistics.items()
-        ]
-    for cycle in aar["cycles"]:
-        out += [
-            "",
-            f"## Cycle {cycle['cycle']} (H+{cycle['start_hour']:g} to H+{cycle['end_hour']:g})",
-        ]
-        for side, plan in cycle["plans"].items():
-            out += [
-                "",
-                f"### {side}: selected {plan['selected_coa']} ({plan['selected_by']})",
-                "",
-                "| COA | p(success) [95% CI] | losses own / enemy | utility | runs |",
-                "|---|---|---|---|---|",
-            ]
-            for coa in plan["coas"]:
-                scores = coa["scores"]
-                if not scores:
-                    out.append(f"| {coa['id']} {_md(coa['name'])} | screened out | | | |")
-                    continue
-                low, high = scores["p_success_ci95"]
-                own, enemy = (scores["losses"][k] for k in scores["losses"])
-                out.append(
-                    f"| {coa['id']} {_md(coa['name'])} | {scores['p_success']:.2f} "
-                    f"[{low:.2f}, {high:.2f}] | {_pct(own)} / {_pct(enemy)} | "
-                    f"{scores['utility']:.3f} | {scores['replications']} |"
-                )
-            if plan.get("selection"):
-                out += ["", _selection_line(plan["selection"])]
-            chosen = next((c for c in plan["coas"] if c["id"] == plan["selected_coa"]), None)
-            if chosen:
-                out += _chosen_markdown(chosen, plan.get("orders"))
-            out += [f"- Note: {_md(note)}" for note in plan["notes"]]
-    out += ["", "## Doctrine cited", ""]
-    out += [
-        f"- `{d['id']}` {_md(d['title'])} — {_md(d['reference'])}" for d in aar["doctrine_cited"]
-    ]
-    stats = aar["stats"]
-    out += [
-        "",
-        "## Run statistics",
-        "",
-        f"{stats['cycles']} cycles, {stats['events']} engine events (ground truth), "
-        f"{stats['replications']} wargame replications, {stats['wall_seconds']} s wall time.",
-        "",
-    ]
-    return "\n".join(out)
+# --- Markdown --------------------------------------------------------------------------------
 
 
-def _chosen_markdown(chosen: dict[str, Any], orders: dict[str, Any] | None) -> list[str]:
-    """The selected COA: its revisions, orders (paragraph 3, synchronisation) and tasks."""
-    out = [""]
-    out += [
-        f"- Revision: {_md(r['change'])} (utility {r['utility_before']:.3f} to "
-        f"{r['utility_after']:.3f}, {r['replications']} runs each)"
-        for r in chosen.get("revisions", [])
-    ]
-    if orders:
-        out += ["", f"#### Orders of {chosen['id']}: paragraph 3, execution", ""]
-        out += [f"Concept of operations. {_md(orders['concept_of_operations'])}", ""]
-        out += ["Tasks to subordinate units:", ""]
-        out += [
-            f"- {_md(sub['name'])}: {_md('; '.join(sub['tasks']))}"
-            for sub in orders["tasks_to_subordinates"]
-        ]
-        out += ["", f"Reserve. {_md(orders['reserve'])}", "", "Coordinating instructions:", ""]
-        out += [f"- {_md(line)}" for line in orders["coordinating_instructions"]]
-        out += ["", "| Synchronisation | " + " | ".join(_md(c) for c in orders["columns"]) + " |"]
-        out += ["|---|" + "---|" * len(orders["columns"])]
-        out += [
-            f"| {_md(row['row'])} | " + " | ".join(_md(c) for c in row["cells"]) + " |"
-            for row in orders["synchronisation"]
-        ]
-    out += ["", f"Tasks of {chosen['id']}:", ""]
-    out += [
-        f"- {t['unit']}, phase {t.get('phase', 1)} from H+{t.get('at_hour', 0):g}: "
-        f"{t['action']} {t['target'] or ''} — {_md(t['purpose'])} [{', '.join(t['citations'])}]"
-        for t in chosen["tasks"]
-        if not t.get("continued")
-    ]
-    return out
+def _md(value: Any) -> str:
+    """Any value printed into the Markdown report, made inert: no table breaks, no raw HTML."""
+    return str(value).replace("|", "\\|").replace("\n", " ").replace("<", "&lt;")
 
 
-def write_aar(aar: dict[str, Any], out_dir: Path) -> dict[str, Path]:
-    """Write aar.json and aar.md into `out_dir`; returns their paths."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    paths = {"json": out_dir / "aar.json", "md": out_dir / "aar.md"}
-    paths["json"].write_text(json.dumps(aar, indent=2, sort_keys=True), encoding="utf-8")
-    paths["md"].write_text(render_markdown(aar), encoding="utf-8")
+@cache
+def _markdown_environment() -> Environment:
+    # Every {{ }} goes through `_md` (finalize), so scenario or model text can neither break a
+    # table nor smuggle HTML into a Markdown renderer.
+    return Environment(
+        loader=FileSystemLoader(Path(__file__).parent / "templates"),
+        autoescape=False,
+        finalize=_md,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+
+
+def render_markdown(aar: AfterActionRecord) -> str:
+    """The after-action report as Markdown (planner/templates/aar.md.j2)."""
+    template = _markdown_environment().get_template(MARKDOWN_TEMPLATE)
+    any_convoys = any(row.sent for row in aar.outcome.logistics.values())
+    return template.render(aar=aar, any_convoys=any_convoys)
+
+
+# --- files -----------------------------------------------------------------------------------
+
+
+def write_atomic(path: Path, text: str) -> Path:
+    """Write `text` to `path` through a temporary file and a rename: never half a file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    temporary.write_text(text, encoding="utf-8")
+    os.replace(temporary, path)
+    return path
+
+
+def write_aar(
+    aar: AfterActionRecord, out_dir: Path, scenario: Scenario | None = None
+) -> dict[str, Path]:
+    """Write aar.json and aar.md into `out_dir`, and with the scenario (for coordinates)
+    aar.geojson of unit tracks and battles; returns their paths."""
+    out_dir = Path(out_dir)
+    paths = {
+        "json": write_atomic(out_dir / "aar.json", aar.to_json()),
+        "md": write_atomic(out_dir / "aar.md", render_markdown(aar)),
+    }
+    if scenario is not None:
+        geojson = json.dumps(tracks_geojson(aar, scenario), indent=1, sort_keys=True)
+        paths["geojson"] = write_atomic(out_dir / "aar.geojson", geojson)
     return paths

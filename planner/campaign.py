@@ -18,6 +18,7 @@ from doctrine import DoctrineIndex, default_index
 from planner.aar import build_aar
 from planner.drafters import DoctrineDrafter, Drafter
 from planner.graph import ooda_graph
+from planner.record import AfterActionRecord
 from planner.state import PlannerContext
 from sim._random import key_seed
 from sim.engine import Simulation
@@ -45,8 +46,8 @@ def run_campaign(
     thread_id: str = "campaign",
     progress: Progress | None = None,
     weights: dict[str, float] | None = None,
-) -> dict[str, Any]:
-    """Play the scenario's OODA cycles and return the after-action record (a JSON-ready dict).
+) -> AfterActionRecord:
+    """Play the scenario's OODA cycles and return the after-action record.
 
     Args:
         seed: campaign seed (default: the scenario's).

@@ -15,8 +15,15 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Column, Table
 
 from scenarios import list_scenarios, resolve_scenario
 from sim.scenario import Scenario, ScenarioError, load_scenario
@@ -49,8 +56,17 @@ def _load(name_or_path: str) -> Scenario:
 
 
 @app.command()
-def schema() -> None:
-    """Print the scenario JSON Schema."""
+def schema(
+    aar: Annotated[
+        bool, typer.Option("--aar", help="The after-action record's schema (aar.json) instead.")
+    ] = False,
+) -> None:
+    """Print the scenario JSON Schema (or, with --aar, the after-action record's)."""
+    if aar:
+        from planner.record import AfterActionRecord
+
+        print(json.dumps(AfterActionRecord.model_json_schema(), indent=2))
+        return
     print(json.dumps(Scenario.model_json_schema(by_alias=True), indent=2))
 
 
@@ -180,6 +196,7 @@ def run(
 
     loaded = _load(scenario)
     matrix_weights = _weights(weights) if weights is not None else None
+    formats = _formats(report, allowed=("html", "pdf"), none_ok=True)
     drafter = _drafter(planner, base_url)
     index = _index(doctrine)
     total = cycles or int(loaded.settings.horizon_hours / loaded.settings.cycle_hours + 0.999)
@@ -216,17 +233,15 @@ def run(
             progress=progress,
             weights=matrix_weights,
         )
-    paths = write_aar(aar, out_dir)
-    formats = [f for f in report.split(",") if f and f != "none"]
+    paths = write_aar(aar, out_dir, scenario=loaded)
     if formats:
         from planner.report import write_reports
 
-        paths.update(write_reports(aar, out_dir, scenario=loaded, formats=tuple(formats)))
-    outcome = aar["outcome"]
+        paths.update(write_reports(aar, out_dir, scenario=loaded, formats=formats))
+    outcome, stats = aar.outcome, aar.stats
     out.print(
-        f"winner: {outcome['winner'] or 'none'} at H+{outcome['end_hour']:g}; "
-        f"{aar['stats']['cycles']} cycles, {aar['stats']['replications']} replications, "
-        f"{aar['stats']['wall_seconds']} s",
+        f"winner: {outcome.winner or 'none'} at H+{outcome.end_hour:g}; "
+        f"{stats.cycles} cycles, {stats.replications} replications, {stats.wall_seconds} s",
         highlight=False,
     )
     for kind, path in paths.items():
@@ -372,25 +387,195 @@ def generate(
     out.print(f"wrote {out_file}", highlight=False)
 
 
+def _formats(text: str, *, allowed: tuple[str, ...], none_ok: bool = False) -> tuple[str, ...]:
+    """Comma-separated report formats, checked; an unknown one is a clean exit 2."""
+    asked = tuple(f.strip() for f in text.split(",") if f.strip())
+    if none_ok and asked in ((), ("none",)):
+        return ()
+    unknown = [f for f in asked if f not in allowed]
+    if unknown or not asked:
+        shown = ", ".join(repr(f) for f in unknown) or "none given"
+        _say_error(f"unknown report format {shown}; choose from {', '.join(allowed)}")
+        raise typer.Exit(EXIT_BAD_INPUT)
+    return asked
+
+
 @app.command("report")
 def report_command(
-    aar_json: Annotated[Path, typer.Argument(help="An aar.json written by `wargame run`.")],
-    formats: Annotated[str, typer.Option(help="html,pdf")] = "html,pdf",
+    path: Annotated[
+        Path, typer.Argument(help="An aar.json written by `wargame run`, or a batch folder.")
+    ],
+    formats: Annotated[str, typer.Option(help="html,pdf (and md for an aar.json)")] = "html,pdf",
+    scenario: Annotated[
+        str | None,
+        typer.Option(
+            help="Scenario file or name for the map (default: the shipped one of the id)."
+        ),
+    ] = None,
 ) -> None:
-    """Render an aar.json as HTML and/or PDF next to it."""
+    """Render an aar.json as HTML, PDF and/or Markdown next to it (or a batch folder's report)."""
+    if path.is_dir():
+        batch_report_command(path, formats)
+        return
+    from planner.aar import render_markdown, write_atomic
+    from planner.record import AARError, load_aar
     from planner.report import write_reports
 
+    chosen = _formats(formats, allowed=("html", "pdf", "md"))
     try:
-        aar = json.loads(aar_json.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as error:
-        _say_error(f"{aar_json}: cannot read AAR: {error}")
+        aar = load_aar(path)
+    except AARError as error:
+        _say_error(str(error))
         raise typer.Exit(EXIT_BAD_INPUT) from None
-    scenario = None
-    with contextlib.suppress(ScenarioError, KeyError):  # without it: a report with no map
-        scenario = load_scenario(resolve_scenario(aar["scenario"]["id"]))
+    loaded = None
+    if scenario is not None:
+        loaded = _load(scenario)
+    elif aar.scenario.id in {name for name, _ in list_scenarios()}:
+        # The record's id names a shipped scenario only; it is never taken as a path.
+        with contextlib.suppress(ScenarioError):  # without it: a report with no map
+            loaded = load_scenario(resolve_scenario(aar.scenario.id))
     paths = write_reports(
-        aar, aar_json.parent, scenario=scenario, formats=tuple(formats.split(","))
+        aar, path.parent, scenario=loaded, formats=tuple(f for f in chosen if f != "md")
     )
+    if "md" in chosen:
+        paths["md"] = write_atomic(path.parent / "aar.md", render_markdown(aar))
+    for kind, written in paths.items():
+        out.print(f"{kind}: {written}", highlight=False)
+
+
+@app.command()
+def batch(
+    spec: Annotated[Path, typer.Argument(help="Batch spec YAML (scenarios x overrides x seeds).")],
+    out_dir: Annotated[Path, typer.Option("--out", help="Batch folder (store, runs, report).")],
+    workers: Annotated[int, typer.Option(min=1, help="Local worker processes.")] = 1,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            help="Dask scheduler address (tcp://host:port), or 'local' for a local Dask "
+            "cluster of --workers processes (the cluster extra)."
+        ),
+    ] = None,
+    retry_failed: Annotated[
+        bool, typer.Option(help="Run again the runs stored as failed.")
+    ] = False,
+) -> None:
+    """Run a batch of campaigns; resumable: runs already in --out's store are skipped.
+
+    Exit 0 when every planned run is done, 1 when some failed, 2 on a bad spec or scheduler,
+    128 + the signal's number when stopped by SIGTERM or Ctrl-C (what finished is stored).
+    """
+    from planner.batch import BatchInterrupted, BatchStore, SpecError, load_spec, run_batch
+
+    try:
+        plan = load_spec(spec, out_dir)
+    except SpecError as error:
+        _say_error(str(error))
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+        console=err,
+        disable=not sys.stderr.isatty(),
+        transient=True,
+    ) as bar:
+        task = bar.add_task(plan.spec.name or spec.stem, total=len(plan.runs))
+
+        def progress(stored: int, planned: int, record) -> None:
+            bar.update(task, completed=stored)
+
+        try:
+            outcome = run_batch(
+                plan,
+                out_dir,
+                workers=workers,
+                scheduler=scheduler,
+                retry_failed=retry_failed,
+                progress=progress,
+            )
+        except BatchInterrupted as stop:
+            _say_error(f"batch stopped ({stop}); finished runs are stored in {out_dir}")
+            raise typer.Exit(128 + stop.signum) from None
+        except ImportError:
+            _say_error("--scheduler needs the cluster extra: pip install 'ooda-forge[cluster]'")
+            raise typer.Exit(EXIT_BAD_INPUT) from None
+        except OSError as error:  # scheduler unreachable (distributed raises OSError subclasses)
+            _say_error(f"cannot reach the Dask scheduler {scheduler}: {error}")
+            raise typer.Exit(EXIT_BAD_INPUT) from None
+    out.print(
+        f"{outcome.planned} run(s) planned: {outcome.skipped} already stored, "
+        f"{outcome.done} done and {outcome.failed} failed now",
+        highlight=False,
+    )
+    with BatchStore(out_dir) as store:
+        failed = _summary_outputs(store, plan.spec.plot.x)
+    if failed:
+        raise typer.Exit(1)
+
+
+def _summary_outputs(store, axis: str | None) -> int:
+    """Print the per-cell summary table; write summary.json, runs.csv (and .parquet), the
+    plots; returns how many stored runs of the plan failed."""
+    from planner.batch import summarize
+    from planner.batch.report import plot_axis, write_plots
+
+    results = store.results()
+    cells = summarize(results)
+    table = Table(
+        Column("cell", no_wrap=True),
+        "runs",
+        "failed",
+        "side",
+        "wins [95% Wilson]",
+        "strength lost [95% t]",
+        "exchange [95% t]",
+        title="Summary by parameter cell",
+    )
+    for cell in cells:
+        for k, side in enumerate(cell.sides or [None]):
+            first = k == 0
+            table.add_row(
+                cell.label if first else "",
+                str(cell.done) if first else "",
+                str(cell.failed) if first else "",
+                side.side if side else "–",
+                side.wins.text() if side else "–",
+                side.loss_fraction.text(percent=True) if side else "–",
+                cell.exchange_ratio.text() if first else "",
+            )
+    (out if out.is_terminal else Console(width=160)).print(table)  # files, pipes: no wrap
+    (store.folder / "summary.json").write_text(
+        json.dumps([c.model_dump() for c in cells], indent=1), encoding="utf-8"
+    )
+    paths = store.export()
+    try:
+        paths.update(write_plots(store.folder, cells, plot_axis(cells, axis)) if cells else {})
+    except ImportError:
+        _say_error(
+            "plots skipped: matplotlib is in the report extra (pip install 'ooda-forge[report]')"
+        )
+    for kind, path in paths.items():
+        out.print(f"{kind}: {path}", highlight=False)
+    return sum(r.status == "failed" for r in results)
+
+
+@app.command("batch-report")
+def batch_report_command(
+    folder: Annotated[Path, typer.Argument(help="A batch folder written by `wargame batch`.")],
+    formats: Annotated[str, typer.Option(help="html,pdf")] = "html,pdf",
+) -> None:
+    """Render a batch folder's report (batch_report.html, batch_report.pdf)."""
+    from planner.batch.report import BATCH_FORMATS, write_batch_report
+
+    chosen = _formats(formats, allowed=BATCH_FORMATS)
+    try:
+        paths = write_batch_report(folder, chosen)
+    except FileNotFoundError as error:
+        _say_error(str(error))
+        raise typer.Exit(EXIT_BAD_INPUT) from None
     for kind, path in paths.items():
         out.print(f"{kind}: {path}", highlight=False)
 

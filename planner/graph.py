@@ -22,11 +22,13 @@ from planner.coa import COA
 from planner.context import DraftingContext
 from planner.decide import Wargame, decision_matrix, wargame
 from planner.drafters import finalize_drafts
+from planner.events import cycle_events
 from planner.orders import write_orders
 from planner.revision import revise
 from planner.screening import judge_losses, repair, screen
 from planner.state import OODAState, PlannerContext, StaffOutput, StaffState
 from sim._random import key_seed
+from sim.engine import apply_orders
 from sim.outcome import mission_over, perceived_state
 from sim.runner import run_scripted
 from sim.state import Tasking, WorldState
@@ -112,6 +114,10 @@ def act(state: OODAState, runtime: Runtime[PlannerContext]) -> dict:
                 chosen += COA.model_validate(coa).taskings()
     restricted = {s.id: frozenset(s.mission.constraints.restricted_places) for s in scenario.sides}
     scripted = {s.id for s in scenario.sides if s.planner == "scripted"}
+    # The event log compares the world before and after; its copy carries the orders given
+    # at the cycle's start, as the engine sees them (air taskings are read from it).
+    before = world.clone()
+    apply_orders(scenario, theater, before, [t for t in chosen if (t.at_hour or start) <= start])
     events = run_scripted(
         scenario,
         theater,
@@ -144,6 +150,7 @@ def act(state: OODAState, runtime: Runtime[PlannerContext]) -> dict:
             },
         },
         "events": events,
+        "event_log": [event.model_dump() for event in cycle_events(scenario, before, world)],
     }
     done = mission_over(scenario, world) or (
         ctx.max_cycles is not None and cycle + 1 >= ctx.max_cycles

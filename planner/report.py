@@ -1,10 +1,11 @@
 """After-action report as a self-contained HTML page and a PDF (Jinja2, plotly, WeasyPrint).
 
-Everything the template shows comes from the AAR dict (`planner.aar.build_aar`) and, for the
-theater map, the scenario. The template autoescapes: scenario- and model-supplied strings are
-never marked safe; chart data reaches the page through Jinja's ``tojson`` filter only. The HTML
-embeds plotly.js for an interactive force-strength chart; the PDF (WeasyPrint runs no
-JavaScript) draws the same chart as an inline SVG, and both draw the map as inline SVG.
+Everything the template shows comes from the typed record (`planner.record.AfterActionRecord`)
+and, for the theater map (places, routes, unit tracks, battle sites), the scenario. The
+template autoescapes: scenario- and model-supplied strings are never marked safe; chart data
+reaches the page through Jinja's ``tojson`` filter only. The HTML embeds plotly.js for an
+interactive force-strength chart; the PDF (WeasyPrint runs no JavaScript) draws the same chart
+as an inline SVG, and both draw the map (with unit tracks and battle markers) as inline SVG.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
+from planner.record import AfterActionRecord, COARecord, PlanRecord
+from planner.tracks import battle_sites, unit_tracks
 from sim.scenario import Scenario
 
 __all__ = [
@@ -53,58 +56,52 @@ _HEX_COLOR = re.compile(r"^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")
 # --- flat records shared by the report and the console ----------------------------------------
 
 
-def decision_rows(aar: dict[str, Any]) -> list[dict[str, Any]]:
+def decision_rows(aar: AfterActionRecord) -> list[dict[str, Any]]:
     """One flat record per (cycle, side, COA): scores, 95% CI and whether it was selected."""
     rows = []
-    for cycle in aar["cycles"]:
-        for side, plan in cycle["plans"].items():
-            for coa in plan["coas"]:
-                rows.append(_decision_row(cycle["cycle"], side, plan, coa))
+    for cycle in aar.cycles:
+        for side, plan in cycle.plans.items():
+            for coa in plan.coas:
+                rows.append(_decision_row(cycle.cycle, side, plan, coa))
     return rows
 
 
-def _decision_row(cycle: int, side: str, plan: dict, coa: dict) -> dict[str, Any]:
-    scores = coa.get("scores") or {}
-    losses = scores.get("losses", {})
+def _decision_row(cycle: int, side: str, plan: PlanRecord, coa: COARecord) -> dict[str, Any]:
+    scores = coa.scores
+    losses = scores.losses if scores else {}
     enemy = next((k for k in losses if k != side), None)
-    low, high = scores.get("p_success_ci95", (None, None))
-    md = scores.get("vs_most_dangerous") or {}
+    low, high = scores.p_success_ci95 if scores else (None, None)
+    md = scores.vs_most_dangerous if scores else None
     return {
         "cycle": cycle,
         "side": side,
-        "coa": coa["id"],
-        "name": coa["name"],
-        "form_of_maneuver": coa.get("form_of_maneuver", ""),
-        "drafted_by": coa.get("drafted_by", ""),
-        "screened_out": not scores,
-        "p_success": scores.get("p_success"),
+        "coa": coa.id,
+        "name": coa.name,
+        "form_of_maneuver": coa.form_of_maneuver,
+        "drafted_by": coa.drafted_by,
+        "screened_out": scores is None,
+        "p_success": scores.p_success if scores else None,
         "p_low": low,
         "p_high": high,
         "loss_own": losses.get(side),
         "loss_enemy": losses.get(enemy) if enemy else None,
-        "utility": scores.get("utility"),
-        "utility_vs_most_dangerous": md.get("utility"),
-        "replications": scores.get("replications"),
-        "selected": coa["id"] == plan["selected_coa"],
+        "utility": scores.utility if scores else None,
+        "utility_vs_most_dangerous": md.utility if md else None,
+        "replications": scores.replications if scores else None,
+        "selected": coa.id == plan.selected_coa,
     }
 
 
-def strength_rows(aar: dict[str, Any]) -> list[dict[str, Any]]:
+def strength_rows(aar: AfterActionRecord) -> list[dict[str, Any]]:
     """Total strength per side at H+0 and at the end of every cycle (long format)."""
-    outcome = aar["outcome"]
     rows = [
         {"hour": 0.0, "cycle": None, "side": side, "strength": value}
-        for side, value in outcome["initial_strength"].items()
+        for side, value in aar.outcome.initial_strength.items()
     ]
-    for cycle in aar["cycles"]:
-        for side, value in cycle["situation"]["strength"].items():
+    for cycle in aar.cycles:
+        for side, value in cycle.situation.strength.items():
             rows.append(
-                {
-                    "hour": cycle["end_hour"],
-                    "cycle": cycle["cycle"],
-                    "side": side,
-                    "strength": value,
-                }
+                {"hour": cycle.end_hour, "cycle": cycle.cycle, "side": side, "strength": value}
             )
     return rows
 
@@ -140,12 +137,12 @@ def side_colors(ids: Sequence[str], scenario: Scenario | None = None) -> dict[st
 # --- rendering -------------------------------------------------------------------------------
 
 
-def render_html(aar: dict[str, Any], scenario: Scenario | None = None) -> str:
+def render_html(aar: AfterActionRecord, scenario: Scenario | None = None) -> str:
     """The after-action report as one self-contained HTML page (interactive chart inline)."""
     return _render(aar, scenario, pdf=False)
 
 
-def write_pdf(aar: dict[str, Any], path: Path, scenario: Scenario | None = None) -> Path:
+def write_pdf(aar: AfterActionRecord, path: Path, scenario: Scenario | None = None) -> Path:
     """Write the after-action report as a PDF with WeasyPrint; returns the path.
 
     Only ``data:`` URLs may be fetched while rendering, so the PDF never touches a network.
@@ -162,7 +159,7 @@ def write_pdf(aar: dict[str, Any], path: Path, scenario: Scenario | None = None)
 
 
 def write_reports(
-    aar: dict[str, Any],
+    aar: AfterActionRecord,
     out_dir: Path,
     scenario: Scenario | None = None,
     formats: Sequence[str] = FORMATS,
@@ -197,12 +194,12 @@ def _environment() -> Environment:
     )
 
 
-def _render(aar: dict[str, Any], scenario: Scenario | None, *, pdf: bool) -> str:
-    colors = side_colors([side["id"] for side in aar["sides"]], scenario)
+def _render(aar: AfterActionRecord, scenario: Scenario | None, *, pdf: bool) -> str:
+    colors = side_colors([side.id for side in aar.sides], scenario)
     context = {
         "pdf": pdf,
         "aar": aar,
-        "title": aar["scenario"]["name"] or aar["scenario"]["id"],
+        "title": aar.title,
         "sides": _sides(aar, colors),
         "outcome_rows": _outcome_rows(aar),
         "cycles": _cycles(aar),
@@ -234,19 +231,16 @@ def _pct(value: float | None) -> str:
     return "–" if value is None else f"{100 * value:.0f}%"
 
 
-def _sides(aar: dict[str, Any], colors: dict[str, str]) -> dict[str, dict[str, str]]:
-    return {
-        side["id"]: {"name": side["name"] or side["id"], "color": colors[side["id"]]}
-        for side in aar["sides"]
-    }
+def _sides(aar: AfterActionRecord, colors: dict[str, str]) -> dict[str, dict[str, str]]:
+    return {side.id: {"name": side.name or side.id, "color": colors[side.id]} for side in aar.sides}
 
 
-def _outcome_rows(aar: dict[str, Any]) -> list[dict[str, Any]]:
-    outcome = aar["outcome"]
+def _outcome_rows(aar: AfterActionRecord) -> list[dict[str, Any]]:
+    outcome = aar.outcome
     rows = []
-    for side, surviving in outcome["surviving_strength"].items():
-        initial = outcome["initial_strength"][side]
-        objectives = outcome["objectives"].get(side, {})
+    for side, surviving in outcome.surviving_strength.items():
+        initial = outcome.initial_strength.get(side, 0.0)
+        objectives = outcome.objectives.get(side, {})
         rows.append(
             {
                 "side": side,
@@ -255,34 +249,35 @@ def _outcome_rows(aar: dict[str, Any]) -> list[dict[str, Any]]:
                 "remaining": surviving / initial if initial else None,
                 "objectives": sorted(objectives.items()),
                 "achieved": sum(bool(v) for v in objectives.values()),
-                "attainment": outcome["attainment"].get(side),
-                "winner": side == outcome["winner"],
+                "attainment": outcome.attainment.get(side),
+                "winner": side == outcome.winner,
             }
         )
     return rows
 
 
-def _cycles(aar: dict[str, Any]) -> list[dict[str, Any]]:
+def _cycles(aar: AfterActionRecord) -> list[dict[str, Any]]:
     """Per-cycle view: each side's decision matrix rows, the chosen COA's tasks and notes."""
     by_key: dict[tuple[int, str], list[dict[str, Any]]] = {}
     for row in decision_rows(aar):
         by_key.setdefault((row["cycle"], row["side"]), []).append(row)
     cycles = []
-    for cycle in aar["cycles"]:
+    forecasts = {(c.cycle, c.side): c for c in aar.assessment.forecasts}
+    for cycle in aar.cycles:
         plans = []
-        for side, plan in cycle["plans"].items():
-            chosen = next((c for c in plan["coas"] if c["id"] == plan["selected_coa"]), None)
+        for side, plan in cycle.plans.items():
             plans.append(
                 {
                     "side": side,
-                    "selected": plan["selected_coa"],
-                    "selected_by": plan.get("selected_by", "planner"),
-                    "rows": by_key.get((cycle["cycle"], side), []),
-                    "chosen": chosen,
-                    "notes": plan.get("notes", []),
-                    "selection": plan.get("selection"),
-                    "analysis": cycle["analyses"].get(side),
-                    "orders": plan.get("orders"),
+                    "selected": plan.selected_coa,
+                    "selected_by": plan.selected_by,
+                    "rows": by_key.get((cycle.cycle, side), []),
+                    "chosen": plan.selected,
+                    "notes": plan.notes,
+                    "selection": plan.selection,
+                    "analysis": cycle.analyses.get(side),
+                    "orders": plan.orders,
+                    "forecast": forecasts.get((cycle.cycle, side)),
                 }
             )
         cycles.append({"record": cycle, "plans": plans})
@@ -292,18 +287,18 @@ def _cycles(aar: dict[str, Any]) -> list[dict[str, Any]]:
 # --- charts ----------------------------------------------------------------------------------
 
 
-def _series(aar: dict[str, Any]) -> dict[str, list[tuple[float, float]]]:
+def _series(aar: AfterActionRecord) -> dict[str, list[tuple[float, float]]]:
     series: dict[str, list[tuple[float, float]]] = {}
     for row in strength_rows(aar):
         series.setdefault(row["side"], []).append((row["hour"], row["strength"]))
     return series
 
 
-def _plotly_figure(aar: dict[str, Any], colors: dict[str, str]) -> dict[str, Any]:
+def _plotly_figure(aar: AfterActionRecord, colors: dict[str, str]) -> dict[str, Any]:
     """The force-strength chart as plain plotly JSON (rendered client-side by plotly.js)."""
     import plotly.graph_objects as go
 
-    names = {side["id"]: side["name"] or side["id"] for side in aar["sides"]}
+    names = aar.side_names()
     figure = go.Figure()
     for side, points in _series(aar).items():
         figure.add_trace(
@@ -338,7 +333,7 @@ def _ticks(top: float, count: int = 5) -> list[float]:
 
 
 def strength_svg(
-    aar: dict[str, Any], colors: dict[str, str], width: int = 640, height: int = 260
+    aar: AfterActionRecord, colors: dict[str, str], width: int = 640, height: int = 260
 ) -> dict[str, Any]:
     """Geometry of the force-strength chart as SVG primitives (numbers only; labels by id)."""
     series = _series(aar)
@@ -380,7 +375,7 @@ def strength_svg(
 
 
 def theater_svg(
-    aar: dict[str, Any],
+    aar: AfterActionRecord,
     scenario: Scenario,
     colors: dict[str, str],
     width: int = 640,
@@ -416,7 +411,7 @@ def theater_svg(
             half = 3.6 * len(str(name))  # about half the label's width at 13 px italic
             x = min(max(x, half + 4), width - half - 4)
             labels.append({"name": str(name), "xy": (round(x, 1), y)})
-    control = aar["outcome"].get("control", {})
+    control = aar.outcome.control
     priority, named = place_priorities(scenario), labelled_places(scenario)
     places = []
     for p in scenario.places:
@@ -440,9 +435,72 @@ def theater_svg(
         "country_labels": labels,
         "routes": _svg_routes(scenario, project),
         "places": places,
+        "tracks": _svg_tracks(aar, scenario, colors, project),
+        "battles": _svg_battles(aar, scenario, colors, project),
         "modes": sorted({r.mode for r in scenario.routes}),
         "route_style": ROUTE_STYLE,
     }
+
+
+def _svg_tracks(
+    aar: AfterActionRecord, scenario: Scenario, colors: dict[str, str], project: Any
+) -> list[dict[str, Any]]:
+    """Polylines of the units that moved; each unit of a side slightly offset from the last,
+    so columns that took the same road stay apart."""
+    places = {p.id: p for p in scenario.places}
+    lines, count = [], dict.fromkeys(colors, 0)
+    for track in unit_tracks(aar, scenario):
+        if not track.moved:
+            continue
+        k = count.get(track.side, 0)
+        count[track.side] = k + 1
+        shift = 1.6 * ((k % 5) - 2)
+        points = [project(places[place].lon, places[place].lat) for _, place in track.points]
+        points = [(round(x + shift, 1), round(y + shift, 1)) for x, y in points]
+        lines.append(
+            {
+                "unit": track.unit,
+                "color": colors.get(track.side, NEUTRAL_COLOR),
+                "points": " ".join(f"{x},{y}" for x, y in points),
+                "end": points[-1],
+                "title": f"{track.unit}: "
+                + " → ".join(f"{place} (H+{hour:g})" for hour, place in track.points),
+            }
+        )
+    return lines
+
+
+def _svg_battles(
+    aar: AfterActionRecord, scenario: Scenario, colors: dict[str, str], project: Any
+) -> list[dict[str, Any]]:
+    """One crossed-swords marker per place fought over, coloured by the last battle's winner."""
+    places = {p.id: p for p in scenario.places}
+    by_place: dict[str, list[Any]] = {}
+    for site in battle_sites(aar):
+        if site.place in places:
+            by_place.setdefault(site.place, []).append(site)
+    markers = []
+    for place, sites in by_place.items():
+        x, y = project(places[place].lon, places[place].lat)
+        last = max(sites, key=lambda s: s.start_hour)
+        spans = "; ".join(
+            f"H+{s.start_hour:.1f}–"
+            + (
+                f"H+{s.end_hour:.1f} {s.winner or 'undecided'}"
+                if s.end_hour is not None
+                else "going on"
+            )
+            for s in sorted(sites, key=lambda s: s.start_hour)
+        )
+        markers.append(
+            {
+                "xy": (x, y),
+                "color": colors.get(last.winner or "", "#1d2630"),
+                "count": len(sites),
+                "title": f"battle of {places[place].name or place}: {spans}",
+            }
+        )
+    return markers
 
 
 def theater_bounds(scenario: Scenario) -> tuple[float, float, float, float]:

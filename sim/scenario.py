@@ -316,7 +316,7 @@ class PlanningSettings(_Strict):
             "own_survival": 0.2,
             "enemy_loss": 0.1,
         },
-        description="Decision-matrix weights per criterion (normalised to sum to 1).",
+        description="Decision-matrix weights per criterion (used normalised to sum to 1).",
     )
     revision_replications: int = Field(
         default=8,
@@ -332,10 +332,9 @@ class PlanningSettings(_Strict):
     @field_validator("weights")
     @classmethod
     def _weights_sum_positive(cls, weights: dict[str, float]) -> dict[str, float]:
-        total = sum(weights.values())
-        if total <= 0:
+        if sum(weights.values()) <= 0:
             raise ValueError("decision-matrix weights must not all be zero")
-        return {name: value / total for name, value in weights.items()}
+        return weights
 
 
 class Settings(_Strict):

@@ -86,6 +86,7 @@ def test_openai_compatible_server_drafts_the_coa(tutorial, scripted_server, monk
     monkeypatch.setenv("OPENAI_API_KEY", "test-key-not-real")
     drafter = LLMDrafter("openai:scripted-model", base_url=base_url)
     aar = run_campaign(tutorial, seed=7, cycles=1, replications=2, drafter=drafter)
+    aar = aar.model_dump(mode="json")
     blue = aar["cycles"][0]["plans"]["blue"]
     assert requests and requests[0]["path"] == "/v1/chat/completions"
     sent = json.dumps(requests[0]["body"])

@@ -10,7 +10,7 @@ from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
 
 from doctrine import default_index
-from planner.campaign import run_campaign
+from planner.campaign import run_campaign as run_campaign_record
 from planner.drafters import DoctrineDrafter, LLMDrafter
 from scenarios import resolve_scenario
 from sim.scenario import load_scenario
@@ -20,6 +20,11 @@ def _strip_wall(aar: dict) -> dict:
     aar = dict(aar)
     aar["stats"] = {k: v for k, v in aar["stats"].items() if k != "wall_seconds"}
     return aar
+
+
+def run_campaign(*args, **kwargs) -> dict:
+    """The campaign's after-action record as aar.json holds it."""
+    return run_campaign_record(*args, **kwargs).model_dump(mode="json")
 
 
 @pytest.fixture(scope="module")
