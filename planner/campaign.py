@@ -6,6 +6,7 @@ each cycle, or when a SQLite checkpoint file is given), streams it, and builds t
 
 from __future__ import annotations
 
+import math
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
@@ -26,10 +27,21 @@ from sim.scenario import Scenario
 from sim.state import initial_state
 from sim.theater import Theater
 
-__all__ = ["run_campaign"]
+__all__ = ["decision_steps", "run_campaign"]
 
 Approver = Callable[[dict[str, Any]], dict[str, str]]
 Progress = Callable[[str, dict[str, Any]], None]
+
+
+def decision_steps(scenario: Scenario) -> int:
+    """Steps of the loop over a whole campaign: the distinct hours at which some side
+    decides (each side every `cycle_hours` from H+0) before the horizon."""
+    settings = scenario.settings
+    hours: set[float] = set()
+    for side in scenario.sides:
+        cycle = side.cycle_hours or settings.cycle_hours
+        hours |= {round(k * cycle, 9) for k in range(math.ceil(settings.horizon_hours / cycle))}
+    return len(hours)
 
 
 def run_campaign(
@@ -84,7 +96,7 @@ def run_campaign(
     else:
         saver = InMemorySaver() if approver is not None else None
     graph = ooda_graph.compile(checkpointer=saver)
-    most_cycles = cycles or int(scenario.settings.horizon_hours / scenario.settings.cycle_hours) + 1
+    most_cycles = cycles or decision_steps(scenario) + 1
     # Sides plan one after the other (max_concurrency 1): each staff's wargames already use
     # every worker, and node times then add up to the wall time.
     config = {

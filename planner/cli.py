@@ -192,14 +192,14 @@ def run(
 ) -> None:
     """Run OODA cycles on a scenario and write the after-action record (aar.json, aar.md)."""
     from planner.aar import write_aar
-    from planner.campaign import run_campaign
+    from planner.campaign import decision_steps, run_campaign
 
     loaded = _load(scenario)
     matrix_weights = _weights(weights) if weights is not None else None
     formats = _formats(report, allowed=("html", "pdf"), none_ok=True)
     drafter = _drafter(planner, base_url)
     index = _index(doctrine)
-    total = cycles or int(loaded.settings.horizon_hours / loaded.settings.cycle_hours + 0.999)
+    total = cycles or decision_steps(loaded)
     show = sys.stderr.isatty()
     with Progress(
         TextColumn("{task.description}"),

@@ -55,6 +55,10 @@ class PlannerContext:
     approve: bool = False  # pause for the commander's approval each cycle
     weights: dict[str, float] | None = None  # decision-matrix weights (default: the scenario's)
 
+    def cycle_hours(self, side: str) -> float:
+        """Hours between a side's decisions."""
+        return self.scenario.side(side).cycle_hours or self.scenario.settings.cycle_hours
+
     def matrix_weights(self) -> dict[str, float]:
         """Decision-matrix weights, normalised to sum to 1."""
         weights = self.weights or self.scenario.settings.planning.weights
@@ -67,6 +71,9 @@ class OODAState(TypedDict, total=False):
 
     world: dict[str, Any]
     cycle: int
+    deciding: list[str]  # the sides that decide at this step of the loop
+    next_decision: dict[str, float]  # side -> hour of its next decision
+    orders_in_force: dict[str, list[dict[str, Any]]]  # side -> its last plan's timed orders
     pictures: dict[str, dict[str, Any]]
     analyses: Annotated[dict[str, dict[str, Any]], merge_by_side]
     plans: Annotated[dict[str, dict[str, Any]], merge_by_side]

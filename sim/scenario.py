@@ -243,6 +243,19 @@ class Side(_Strict):
     doctrine: Literal["friendly", "adversary"] = "friendly"
     report_delay_hours: NonNegative = 1.0
     track_stale_hours: float = Field(default=24.0, gt=0)
+    cycle_hours: float | None = Field(
+        default=None,
+        gt=0,
+        le=8760,
+        description="Hours between this side's decisions (default: settings.cycle_hours).",
+    )
+    decision_delay_hours: float = Field(
+        default=0.0,
+        ge=0,
+        le=720,
+        description="Hours from observing to the side's new orders taking effect; until then "
+        "its units carry on with their last orders.",
+    )
     mission: Mission = Field(default_factory=Mission)
 
 
