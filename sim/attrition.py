@@ -79,7 +79,8 @@ def _fires(a: Vector, b: Vector, coef_ab: Matrix, coef_ba: Matrix) -> tuple[Fire
     Plain lists are fastest for the usual few units a side; numpy for mass battles.
     """
     if len(coef_ab) * len(coef_ba) > NUMPY_PAIRS:
-        coef_ab, coef_ba = np.asarray(coef_ab, dtype=float), np.asarray(coef_ba, dtype=float)
+        array_ab, array_ba = np.asarray(coef_ab, dtype=float), np.asarray(coef_ba, dtype=float)
+        return _fire(array_ab, len(a), len(b)), _fire(array_ba, len(b), len(a))
     return _fire(coef_ab, len(a), len(b)), _fire(coef_ba, len(b), len(a))
 
 

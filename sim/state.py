@@ -8,8 +8,11 @@ engine is rebuilt from a `WorldState` each cycle and the state read back out.
 from __future__ import annotations
 
 import copy
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
+
+from pydantic import TypeAdapter
 
 from sim.scenario import Scenario
 
@@ -17,11 +20,28 @@ __all__ = [
     "BattleState",
     "ConvoyState",
     "Detection",
+    "Leg",
     "Tasking",
     "UnitState",
     "WorldState",
     "initial_state",
 ]
+
+
+@dataclass
+class Leg:
+    """A route being travelled: from the mover's `location` to `to`, departed at `depart_hour`
+    and due at `arrive_hour` (a contact on the route may turn the mover back: then `to` is
+    where it came from and the hours are those of the way back)."""
+
+    to: str
+    depart_hour: float
+    arrive_hour: float
+
+    @property
+    def hours(self) -> float:
+        """How long the leg takes."""
+        return self.arrive_hour - self.depart_hour
 
 
 @dataclass
@@ -40,15 +60,18 @@ class UnitState:
     arrives_hour: float = 0.0
     action: str = "hold"
     target: str | None = None
-    path: list[str] = field(default_factory=list)  # places still to reach after next_place
-    next_place: str | None = None  # set while travelling a route
-    depart_hour: float | None = None
-    arrive_hour: float | None = None
+    path: list[str] = field(default_factory=list)  # places still to reach after the leg's end
+    leg: Leg | None = None  # set while travelling a route
     legs: int = 0  # routes completed; keys the unit's travel-time draws
     supply: float = 1.0
     berthing: bool = False  # at a capacity-limited place, waiting for or using a berth
     queued_hour: float | None = None  # waiting for a slot (route, berth, airfield) since
     busy_until: float | None = None  # holding a berth or airfield slot until (landing, rearming)
+
+    @property
+    def next_place(self) -> str | None:
+        """Where the route being travelled ends (None when not on a route)."""
+        return None if self.leg is None else self.leg.to
 
     @property
     def alive(self) -> bool:
@@ -93,11 +116,14 @@ class ConvoyState:
     cargo: float
     location: str
     path: list[str] = field(default_factory=list)
-    next_place: str | None = None
-    depart_hour: float | None = None
-    arrive_hour: float | None = None
+    leg: Leg | None = None  # set while driving a route
     legs: int = 0
     queued_hour: float | None = None  # waiting for a route's slot (a bridge) since
+
+    @property
+    def next_place(self) -> str | None:
+        """Where the route being driven ends (None when not on a route)."""
+        return None if self.leg is None else self.leg.to
 
 
 @dataclass
@@ -132,29 +158,12 @@ class WorldState:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (for checkpoints and reports)."""
-        return asdict(self)
+        return _adapter().dump_python(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> WorldState:
-        """Inverse of `to_dict`."""
-        return cls(
-            hour=data["hour"],
-            units={k: UnitState(**v) for k, v in data["units"].items()},
-            control=dict(data["control"]),
-            detections={
-                side: {uid: [Detection(**d) for d in items] for uid, items in per_side.items()}
-                for side, per_side in data["detections"].items()
-            },
-            battles={k: BattleState(**v) for k, v in data["battles"].items()},
-            objective_log=dict(data["objective_log"]),
-            battle_log=list(data["battle_log"]),
-            convoys={k: ConvoyState(**v) for k, v in data.get("convoys", {}).items()},
-            convoys_sent=data.get("convoys_sent", 0),
-            logistics_log=list(data.get("logistics_log", [])),
-            convoy_sightings={
-                side: list(items) for side, items in data.get("convoy_sightings", {}).items()
-            },
-        )
+        """Inverse of `to_dict` (validated: a malformed snapshot raises pydantic's error)."""
+        return _adapter().validate_python(data)
 
     def strength_by_side(self) -> dict[str, float]:
         """Total alive strength of each side (including reinforcements not yet arrived)."""
@@ -162,6 +171,12 @@ class WorldState:
         for unit in self.units.values():
             totals[unit.side] = totals.get(unit.side, 0.0) + unit.strength
         return totals
+
+
+@cache
+def _adapter() -> TypeAdapter[WorldState]:
+    """Pydantic's (de)serialiser of the nested dataclasses, built once."""
+    return TypeAdapter(WorldState)
 
 
 def initial_state(scenario: Scenario) -> WorldState:

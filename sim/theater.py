@@ -49,7 +49,7 @@ class Theater:
     def __init__(self, scenario: Scenario):
         self.scenario = scenario
         self.places = {place.id: place for place in scenario.places}
-        self.graph = nx.MultiGraph()
+        self.graph: nx.MultiGraph[str] = nx.MultiGraph()
         for place in scenario.places:
             self.graph.add_node(place.id, lat=place.lat, lon=place.lon)
         routes = scenario.routes
@@ -68,14 +68,15 @@ class Theater:
                 speed_factor=MODE_SPEED_FACTOR[route.mode] * TERRAIN_SPEED_FACTOR[route.terrain],
             )
         if scenario.settings.cross_country_km:
-            for key, (a, b, length_km) in enumerate(cross_country_pairs(scenario), len(routes)):
+            pairs = cross_country_pairs(scenario)
+            for key, (first, second, length_km) in enumerate(pairs, len(routes)):
                 terrain = min(
-                    (self.places[a].terrain, self.places[b].terrain),
+                    (self.places[first].terrain, self.places[second].terrain),
                     key=lambda t: TERRAIN_SPEED_FACTOR[t],
                 )
                 self.graph.add_edge(
-                    a,
-                    b,
+                    first,
+                    second,
                     key=key,
                     mode="offroad",
                     terrain=terrain,
@@ -83,7 +84,7 @@ class Theater:
                     capacity=None,
                     speed_factor=MODE_SPEED_FACTOR["offroad"] * TERRAIN_SPEED_FACTOR[terrain],
                 )
-        self._domain_graphs: dict[frozenset[str], nx.Graph] = {}
+        self._domain_graphs: dict[frozenset[str], nx.Graph[str]] = {}
         self._paths: dict[tuple, tuple[str, ...] | None] = {}  # the graph never changes
         ids = list(self.places)
         self._index = {place_id: i for i, place_id in enumerate(ids)}
@@ -91,10 +92,10 @@ class Theater:
         self._lat = np.radians([self.places[i].lat for i in ids])
         self._lon = np.radians([self.places[i].lon for i in ids])
 
-    def domain_graph(self, modes: frozenset[str]) -> nx.Graph:
+    def domain_graph(self, modes: frozenset[str]) -> nx.Graph[str]:
         """Simple graph of the routes of these modes; each edge keeps its fastest route."""
         if modes not in self._domain_graphs:
-            graph = nx.Graph()
+            graph: nx.Graph[str] = nx.Graph()
             graph.add_nodes_from(self.graph.nodes)
             for u, v, key, data in self.graph.edges(keys=True, data=True):
                 if data["mode"] not in modes:

@@ -9,6 +9,7 @@ from conftest import duel
 
 from sim._random import keyed_uniform, splitmix64
 from sim.engine import Simulation, apply_orders
+from sim.engine.movement import Movement
 from sim.montecarlo import replicate
 from sim.outcome import perceived_state
 from sim.state import Tasking, WorldState, initial_state
@@ -35,13 +36,13 @@ def _run(scenario, seed=3, until=48.0, cut=None, stochastic=None):
 
 def test_units_move_only_along_graph_edges(tutorial, monkeypatch):
     legs = []
-    original = Simulation._depart
+    original = Movement._depart
 
     def record(self, unit, destination, hours):
         legs.append((unit.id, unit.location, destination))
         original(self, unit, destination, hours)
 
-    monkeypatch.setattr(Simulation, "_depart", record)
+    monkeypatch.setattr(Movement, "_depart", record)
     _run(tutorial)
     theater = Theater(tutorial)
     assert legs, "the red attack must move units"
