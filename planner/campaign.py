@@ -6,6 +6,7 @@ each cycle, or when a SQLite checkpoint file is given), streams it, and builds t
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
@@ -20,6 +21,7 @@ from planner.drafters import DoctrineDrafter, Drafter
 from planner.graph import PlannerContext, ooda_graph
 from sim._random import key_seed
 from sim.engine import Simulation
+from sim.executor import dask_client
 from sim.scenario import Scenario
 from sim.state import initial_state
 from sim.theater import Theater
@@ -38,6 +40,7 @@ def run_campaign(
     drafter: Drafter | None = None,
     index: DoctrineIndex | None = None,
     workers: int = 1,
+    scheduler: str | None = None,
     replications: int | None = None,
     approver: Approver | None = None,
     checkpoint: Path | None = None,
@@ -55,8 +58,11 @@ def run_campaign(
         checkpoint: SQLite file for LangGraph checkpoints; re-running with the same file and
             thread resumes where the last run stopped.
         progress: called as (node name, update) after every node.
+        scheduler: Dask scheduler address, or "local" for a local cluster of `workers`
+            processes, to run the wargames on (held for the whole campaign).
     """
     seed = scenario.settings.seed if seed is None else seed
+    cluster = contextlib.ExitStack()
     context = PlannerContext(
         scenario=scenario,
         theater=Theater(scenario),
@@ -64,6 +70,7 @@ def run_campaign(
         seed=seed,
         drafter=drafter or DoctrineDrafter(),
         workers=workers,
+        scheduler=cluster.enter_context(dask_client(scheduler, workers)) if scheduler else None,
         replications=replications,
         max_cycles=cycles,
         approve=approver is not None,
@@ -104,6 +111,7 @@ def run_campaign(
             answer = approver(interrupted) if approver else {}
             payload = Command(resume=answer or {"__approved__": True})
     finally:
+        cluster.close()
         if connection is not None:
             connection.close()
     return build_aar(

@@ -137,6 +137,13 @@ def run(
     ] = "doctrine",
     base_url: Annotated[str | None, typer.Option(help="OpenAI-compatible server URL.")] = None,
     workers: Annotated[int, typer.Option(min=1, help="Processes for wargaming.")] = 1,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            help="Dask scheduler address (tcp://host:port) to run the wargames on a cluster, "
+            "or 'local' for a local Dask cluster of --workers processes."
+        ),
+    ] = None,
     replications: Annotated[int | None, typer.Option(min=1, help="Per COA and enemy COA.")] = None,
     doctrine: Annotated[list[Path], typer.Option(help="Extra doctrine folder(s).")] = [],  # noqa: B006
     approve: Annotated[bool, typer.Option(help="Pause for the commander each cycle.")] = False,
@@ -171,18 +178,26 @@ def run(
             else:
                 bar.update(task, description=f"{loaded.id}: {node}")
 
-        aar = run_campaign(
-            loaded,
-            seed=seed,
-            cycles=cycles,
-            drafter=drafter,
-            index=index,
-            workers=workers,
-            replications=replications,
-            approver=_ask_commander if approve else None,
-            checkpoint=checkpoint,
-            progress=progress,
-        )
+        try:
+            aar = run_campaign(
+                loaded,
+                seed=seed,
+                cycles=cycles,
+                drafter=drafter,
+                index=index,
+                workers=workers,
+                scheduler=scheduler,
+                replications=replications,
+                approver=_ask_commander if approve else None,
+                checkpoint=checkpoint,
+                progress=progress,
+            )
+        except ImportError:
+            _say_error("--scheduler needs the cluster extra: pip install 'ooda-forge[cluster]'")
+            raise typer.Exit(2) from None
+        except OSError as problem:  # scheduler unreachable (distributed raises OSError)
+            _say_error(f"cannot reach the Dask scheduler {scheduler}: {problem}")
+            raise typer.Exit(2) from None
     paths = write_aar(aar, out_dir)
     formats = [f for f in report.split(",") if f and f != "none"]
     if formats:

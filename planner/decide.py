@@ -20,6 +20,7 @@ from scipy.stats import t as student_t
 
 from planner.analysis import MissionAnalysis
 from planner.coa import COA
+from sim.executor import Scheduler
 from sim.montecarlo import ReplicationResult, mean_interval, replicate, wilson_interval
 from sim.scenario import Scenario
 from sim.state import WorldState
@@ -99,6 +100,7 @@ def wargame(
     seed: int,
     workers: int = 1,
     first_stage: int | None = None,
+    scheduler: Scheduler | None = None,
 ) -> int:
     """Score each COA in place (``coa.scores``); returns the replications run.
 
@@ -128,6 +130,7 @@ def wargame(
             workers=workers,
             restricted=restricted,
             first_replication=first,
+            scheduler=scheduler,
         )
         for result in batch:
             results[indices[result.plan // 2]][result.plan % 2].append(result)

@@ -25,6 +25,7 @@ from planner.decide import decision_matrix, screen, wargame
 from planner.drafters import DoctrineDrafter, Drafter, finalize_drafts
 from sim._random import key_seed
 from sim.engine import apply_orders
+from sim.executor import Scheduler
 from sim.outcome import mission_over, perceived_state
 from sim.runner import run_scripted
 from sim.scenario import Scenario
@@ -45,6 +46,7 @@ class PlannerContext:
     drafter: Drafter = field(default_factory=DoctrineDrafter)
     fallback: Drafter = field(default_factory=DoctrineDrafter)
     workers: int = 1
+    scheduler: Scheduler | None = None  # a Dask client to wargame on instead of local workers
     replications: int | None = None
     max_cycles: int | None = None
     approve: bool = False  # pause for the commander's approval each cycle
@@ -165,6 +167,7 @@ def decide(state: OODAState, runtime: Runtime[PlannerContext]) -> dict:
             seed=key_seed(ctx.seed, "wargame", side, cycle),
             workers=ctx.workers,
             first_stage=settings.planning.screening_replications,
+            scheduler=ctx.scheduler,
         )
         best, matrix = decision_matrix(candidates)
         plans[side] = {
