@@ -8,9 +8,9 @@ engine is rebuilt from a `WorldState` each cycle and the state read back out.
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import TypeAdapter
 
@@ -83,9 +83,9 @@ class UnitState:
         return self.alive and self.arrives_hour <= hour
 
 
-@dataclass
+@dataclass(frozen=True)
 class Detection:
-    """What a side learnt about an enemy unit at one scan."""
+    """What a side learnt about an enemy unit at one scan (a report never changes)."""
 
     unit: str
     type: str
@@ -126,6 +126,9 @@ class ConvoyState:
         return None if self.leg is None else self.leg.to
 
 
+MoverT = TypeVar("MoverT", UnitState, ConvoyState)
+
+
 @dataclass
 class Tasking:
     """An order for one unit: `action` towards `target` (a place id)."""
@@ -153,8 +156,29 @@ class WorldState:
     convoy_sightings: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
     def clone(self) -> WorldState:
-        """An independent deep copy."""
-        return copy.deepcopy(self)
+        """An independent deep copy (reports, being immutable, are shared)."""
+        return WorldState(
+            hour=self.hour,
+            units={uid: _copy_mover(unit) for uid, unit in self.units.items()},
+            control=dict(self.control),
+            detections={
+                side: {uid: list(reports) for uid, reports in seen.items()}
+                for side, seen in self.detections.items()
+            },
+            battles={
+                place: replace(battle, contact_strength=dict(battle.contact_strength))
+                for place, battle in self.battles.items()
+            },
+            objective_log=dict(self.objective_log),
+            battle_log=[dict(entry) for entry in self.battle_log],
+            convoys={cid: _copy_mover(convoy) for cid, convoy in self.convoys.items()},
+            convoys_sent=self.convoys_sent,
+            logistics_log=[dict(entry) for entry in self.logistics_log],
+            convoy_sightings={
+                side: [dict(entry) for entry in sightings]
+                for side, sightings in self.convoy_sightings.items()
+            },
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (for checkpoints and reports)."""
@@ -171,6 +195,15 @@ class WorldState:
         for unit in self.units.values():
             totals[unit.side] = totals.get(unit.side, 0.0) + unit.strength
         return totals
+
+
+def _copy_mover(mover: MoverT) -> MoverT:
+    """A unit or convoy with its own path and leg."""
+    duplicate = copy.copy(mover)
+    duplicate.path = list(mover.path)
+    if mover.leg is not None:
+        duplicate.leg = replace(mover.leg)
+    return duplicate
 
 
 @cache

@@ -6,13 +6,12 @@ interdiction at the places they enter."""
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any, cast
-
-import networkx as nx
+from typing import TYPE_CHECKING, Any
 
 from sim.engine.kernel import PHASE_CONVOY, PHASE_SUPPLY, Process
 from sim.scenario import DOMAIN_MODES
 from sim.state import ConvoyState, Leg, UnitState
+from sim.theater import Routes
 
 if TYPE_CHECKING:
     from sim.engine.simulation import Simulation
@@ -24,9 +23,6 @@ SUPPLY_INTERVAL_HOURS = 1.0
 RESUPPLY_PER_HOUR = 0.1
 #: Supply convoys are wheeled: roads and rail only, never cross-country.
 CONVOY_MODES = DOMAIN_MODES["land"] - {"offroad"}
-
-#: Shortest supply routes from a side's sources: (hours by place, place sequence by place).
-Network = tuple[dict[str, float], dict[str, list[str]]]
 
 
 class Logistics:
@@ -42,8 +38,16 @@ class Logistics:
         self.types = sim.scenario.unit_types
         self.settings = sim.settings.logistics
         self.presence = sim.presence
-        self._units_of = sim.units_of
-        self._networks: dict[tuple[Any, ...], Network] = {}
+        # Land units by side with their hourly use; supply sources; air units tasked to
+        # interdict (orders do not change within a run).
+        self._land_units = {
+            side: [
+                (u, self.types[u.type].consumption_per_hour) for u in units if u.domain == "land"
+            ]
+            for side, units in sim.units_of.items()
+        }
+        self._sources = frozenset(p.id for p in sim.scenario.places if p.supply_source)
+        self._interdictors = [u for u in sim.state.units.values() if u.action == "interdict"]
 
     def start(self) -> None:
         """Register the hourly supply pass."""
@@ -73,19 +77,21 @@ class Logistics:
         low away from a source get a convoy from the nearest source they can be reached from."""
         control = self.state.control
         battles = self.state.battles
+        sources = self._sources
         now = self.kernel.now
         request_below = self.settings.request_below
+        refill = RESUPPLY_PER_HOUR * SUPPLY_INTERVAL_HOURS
         needy = []
-        for unit in self._units_of[side]:
-            if unit.domain != "land" or not unit.active(now):
+        for unit, consumption in self._land_units[side]:
+            if unit.strength <= 1e-9 or unit.arrives_hour > now:  # not active
                 continue
             stationary = unit.leg is None and not unit.berthing
-            place = self.places[unit.location]
-            if stationary and place.supply_source and control.get(place.id) == side:
-                unit.supply = min(1.0, unit.supply + RESUPPLY_PER_HOUR * SUPPLY_INTERVAL_HOURS)
+            place = unit.location
+            if stationary and place in sources and control.get(place) == side:
+                unit.supply = min(1.0, unit.supply + refill)
                 continue
-            activity = 3.0 if unit.location in battles else (2.0 if unit.leg else 1.0)
-            use = self.types[unit.type].consumption_per_hour * activity * SUPPLY_INTERVAL_HOURS
+            activity = 3.0 if place in battles else (2.0 if unit.leg else 1.0)
+            use = consumption * activity * SUPPLY_INTERVAL_HOURS
             unit.supply = max(0.0, unit.supply - use)
             if stationary and unit.supply < request_below:
                 needy.append(unit)
@@ -113,19 +119,14 @@ class Logistics:
             self.state.convoys[convoy.id] = convoy
             self.start_convoy(convoy)
 
-    def _supply_network(self, side: str) -> Network:
+    def _supply_network(self, side: str) -> Routes:
         """Shortest road/rail routes from the side's sources through places it can use."""
         control = self.state.control
         hostile = self._hostile_places(side)
         sources = sorted(
             p.id for p in self.scenario.places if p.supply_source and control.get(p.id) == side
         )
-        key = (side, hostile, tuple(sources))
-        if key not in self._networks:
-            graph = nx.restricted_view(self.theater.domain_graph(CONVOY_MODES), hostile, [])
-            network = nx.multi_source_dijkstra(graph, sources, weight="cost") if sources else None
-            self._networks[key] = cast(Network, network or ({}, {}))
-        return self._networks[key]
+        return self.theater.routes_from(CONVOY_MODES, tuple(sources), hostile)
 
     def _hostile_places(self, side: str) -> frozenset[str]:
         """Places the enemy of `side` holds."""
@@ -232,9 +233,8 @@ class Logistics:
         now = self.kernel.now
         aircraft = sum(
             u.strength
-            for u in self.state.units.values()
+            for u in self._interdictors
             if u.side != convoy.side
-            and u.action == "interdict"
             and u.target == place
             and u.active(now)
             and self.theater.distance_km(u.location, place) <= self.types[u.type].sortie_range_km

@@ -80,8 +80,20 @@ def opposed(ground: Ground) -> bool:
     """Whether two sides face each other in the same domain (ships fight ships, land land)."""
     if len(ground) < 2:
         return False
-    classes = [{domain_class(u) for u in units} for units in ground.values()]
-    return bool(classes[0] & classes[1])
+    sides = iter(ground.values())
+    first, second = _classes(next(sides)), _classes(next(sides))
+    return (first[0] and second[0]) or (first[1] and second[1])
+
+
+def _classes(units: list[UnitState]) -> tuple[bool, bool]:
+    """Whether any of the units fights on land, and whether any at sea."""
+    land = sea = False
+    for unit in units:
+        if unit.domain == "sea":
+            sea = True
+        else:
+            land = True
+    return land, sea
 
 
 def spread_loss(units: list[UnitState], loss: float) -> None:
