@@ -19,7 +19,7 @@ from simpy.events import Event
 
 from sim.attrition import deterministic_step, salvo_exchange, stochastic_step
 from sim.engine.kernel import PHASE_BATTLE, Process, ranks
-from sim.engine.presence import Ground, domain_class, efficiency, opposed, spread_loss, standing
+from sim.engine.presence import Ground, efficiency, opposed, spread_loss, standing
 from sim.scenario import SalvoParameters, UnitType
 from sim.state import BattleState, UnitState
 from sim.unit_types import POSTURE_DEFENSE_FACTOR, TERRAIN_DEFENSE_FACTOR
@@ -110,18 +110,22 @@ class Combat:
             self._end(battle, ground)
             return True
         for side, units in ground.items():
-            battle.contact_strength.setdefault(side, sum(u.strength for u in units))
+            if side not in battle.contact_strength:
+                battle.contact_strength[side] = sum(u.strength for u in units)
         fraction = self._exchange(battle, ground, tick - battle.last_tick, tick)
         if fraction is not None:
             self._ended_hour[place] = battle.last_tick + fraction * (tick - battle.last_tick)
         battle.last_tick = tick
-        for unit in (u for units in ground.values() for u in units):
-            if not unit.alive:
-                self.presence.discard(place, unit.id)
-        # Nothing else runs within this step, so the ground is refiltered, not rebuilt.
-        ground = standing(ground)
-        restarted = self._break_contact(battle, ground)
-        ground = standing(ground)
+        fallen = [u for units in ground.values() for u in units if not u.alive]
+        for unit in fallen:
+            self.presence.discard(place, unit.id)
+        # Nothing else runs within this step, so the ground is refiltered (when someone fell
+        # or pulled back), not rebuilt.
+        if fallen:
+            ground = standing(ground)
+        restarted, withdrew = self._break_contact(battle, ground)
+        if withdrew:
+            ground = standing(ground)
         if not opposed(ground):
             self._end(battle, ground)
             return True
@@ -154,13 +158,13 @@ class Combat:
         side_a, side_b = sides[0], sides[1]
         ended = None
         kernel, settings = self.kernel, self.settings
-        for cls in ("land", "sea"):
-            units_a = [u for u in ground[side_a] if domain_class(u) == cls]
-            units_b = [u for u in ground[side_b] if domain_class(u) == cls]
+        for at_sea, cls in ((False, "land"), (True, "sea")):
+            units_a = [u for u in ground[side_a] if (u.domain == "sea") is at_sea]
+            units_b = [u for u in ground[side_b] if (u.domain == "sea") is at_sea]
             if not units_a or not units_b:
                 continue
             rng = (
-                kernel.rng("attrition", battle.place, cls, round(tick / dt))
+                kernel.rng_at(kernel.stream("attrition", battle.place, cls), round(tick / dt))
                 if kernel.stochastic
                 else None
             )
@@ -236,14 +240,15 @@ class Combat:
         spread_loss(units_b, loss_b)
 
     # ---------------------------------------------------------- breaking contact
-    def _break_contact(self, battle: BattleState, ground: Ground) -> bool:
+    def _break_contact(self, battle: BattleState, ground: Ground) -> tuple[bool, bool]:
         """A side whose strength fell below the break fraction pulls back to a safe
-        neighbour; returns whether a unit that stood still was set moving."""
+        neighbour; returns whether a unit that stood still was set moving, and whether any
+        unit pulled back."""
         if self.settings.break_fraction <= 0:
-            return False
+            return False, False
         if not opposed(ground):
-            return False
-        restarted = False
+            return False, False
+        restarted = withdrew = False
         movement = self.sim.movement
         for side, units in ground.items():
             strength = sum(u.strength for u in units)
@@ -254,10 +259,11 @@ class Combat:
                 if refuge is not None:
                     unit.action, unit.target = "withdraw", refuge
                     unit.path, unit.posture = [refuge], "withdraw"
+                    withdrew = True
                     if not movement.movers[unit.id].is_alive:
                         movement.start(unit)
                         restarted = True
-        return restarted
+        return restarted, withdrew
 
     def _refuge(self, unit: UnitState) -> str | None:
         """Neighbouring place with no enemy on it, own-held first."""

@@ -20,7 +20,7 @@ from typing import Any
 import simpy
 from simpy.events import Event
 
-from sim._random import keyed_rng, keyed_uniform
+from sim._random import keyed_rng, keyed_uniform, splitmix64, stream_key
 from sim.state import WorldState
 
 __all__ = [
@@ -108,6 +108,14 @@ class Kernel:
     def rng(self, *key: object) -> random.Random:
         """A keyed Python random stream for (seed, *key)."""
         return keyed_rng(self.seed, *key)
+
+    def stream(self, *stream: object) -> int:
+        """The key of the stream (seed, *stream): `rng_at(stream(*s), i)` is `rng(*s, i)`."""
+        return stream_key(self.seed, *stream)
+
+    def rng_at(self, stream: int, index: int) -> random.Random:
+        """The Python random stream of draw `index` (an integer) of a keyed stream."""
+        return random.Random(splitmix64(stream, index))
 
     def run(self, until: float) -> WorldState:
         """Advance to `until` hours (events at exactly `until` are left for the next run)."""

@@ -28,14 +28,17 @@ class Presence:
     def __init__(self, state: WorldState):
         self.state = state
         self.at: dict[str, set[str]] = defaultdict(set)
+        self._fighters: dict[str, list[UnitState]] = {}  # place -> non-air units, id order
 
     def add(self, place: str, unit_id: str) -> None:
         """A unit now stands at `place`."""
         self.at[place].add(unit_id)
+        self._fighters.pop(place, None)
 
     def discard(self, place: str, unit_id: str) -> None:
         """A unit left `place` (or died there)."""
         self.at[place].discard(unit_id)
+        self._fighters.pop(place, None)
 
     def holds(self, place: str, unit_id: str) -> bool:
         """Whether the unit stands at `place`."""
@@ -43,11 +46,14 @@ class Presence:
 
     def ground(self, place: str) -> Ground:
         """Stationary, alive non-air units at a place that are not pulling out, by side."""
+        fighters = self._fighters.get(place)
+        if fighters is None:
+            units = self.state.units
+            fighters = [units[uid] for uid in sorted(self.at[place])]
+            fighters = self._fighters[place] = [u for u in fighters if u.domain != "air"]
         by_side: Ground = defaultdict(list)
-        units = self.state.units
-        for uid in sorted(self.at[place]):
-            unit = units[uid]
-            if unit.domain != "air" and unit.strength > 1e-9 and unit.posture != "withdraw":
+        for unit in fighters:
+            if unit.strength > 1e-9 and unit.posture != "withdraw":
                 by_side[unit.side].append(unit)
         return by_side
 
