@@ -191,6 +191,19 @@ def stochastic_step(
     """Run the law's Markov chain for one step: exact while small, tau-leaping when large."""
     if len(coef_ab) * len(coef_ba) <= NUMPY_PAIRS:
         return _small_chain(law, a, b, coef_ab, coef_ba, dt, rng)
+    return _general_chain(law, a, b, coef_ab, coef_ba, dt, rng)
+
+
+def _general_chain(
+    law: str,
+    a: Vector,
+    b: Vector,
+    coef_ab: Matrix,
+    coef_ba: Matrix,
+    dt: float,
+    rng: random.Random,
+) -> StepResult:
+    """The law's Markov chain for one step over any force sizes (numpy fire for mass battles)."""
     a, b = list(a), list(b)
     losses_a, losses_b = _losses(law)
     fire_of_a, fire_of_b = _fires(a, b, coef_ab, coef_ba)
