@@ -189,21 +189,6 @@ def stochastic_step(
     rng: random.Random,
 ) -> StepResult:
     """Run the law's Markov chain for one step: exact while small, tau-leaping when large."""
-    if len(coef_ab) * len(coef_ba) <= NUMPY_PAIRS:
-        return _small_chain(law, a, b, coef_ab, coef_ba, dt, rng)
-    return _general_chain(law, a, b, coef_ab, coef_ba, dt, rng)
-
-
-def _general_chain(
-    law: str,
-    a: Vector,
-    b: Vector,
-    coef_ab: Matrix,
-    coef_ba: Matrix,
-    dt: float,
-    rng: random.Random,
-) -> StepResult:
-    """The law's Markov chain for one step over any force sizes (numpy fire for mass battles)."""
     a, b = list(a), list(b)
     losses_a, losses_b = _losses(law)
     fire_of_a, fire_of_b = _fires(a, b, coef_ab, coef_ba)
@@ -212,7 +197,13 @@ def _general_chain(
     rate_a, rate_b = losses_a(fire_on_a.copy(), a), losses_b(fire_on_b.copy(), b)
     total_a, total_b = sum(rate_a), sum(rate_b)
     if (total_a + total_b) * dt > EXACT_EVENT_LIMIT:
-        return _tau_leap(a, b, rate_a, rate_b, dt, rng)
+        numpy_rng = np.random.default_rng(rng.getrandbits(63))
+        loss_a = numpy_rng.poisson(np.array(rate_a) * dt)
+        loss_b = numpy_rng.poisson(np.array(rate_b) * dt)
+        a = _clip([x - float(n) for x, n in zip(a, loss_a, strict=True)])
+        b = _clip([x - float(n) for x, n in zip(b, loss_b, strict=True)])
+        ended = 1.0 if sum(a) <= 0 or sum(b) <= 0 else None
+        return StepResult(a, b, ended)
     expovariate, uniform = rng.expovariate, rng.random  # looked up once: one draw per event
     t = 0.0
     while True:
@@ -237,108 +228,6 @@ def _general_chain(
             return StepResult(a, b, t / dt)
         rate_a, rate_b = losses_a(fire_on_a.copy(), a), losses_b(fire_on_b.copy(), b)
         total_a, total_b = sum(rate_a), sum(rate_b)
-
-
-#: Per law, whether A's and B's losses are aimed fire (else area fire); see `_LOSSES`.
-_AIMED = {"square": (True, True), "linear": (False, False), "mixed": (True, False)}
-
-
-def _small_chain(
-    law: str,
-    a: Vector,
-    b: Vector,
-    coef_ab: Matrix,
-    coef_ba: Matrix,
-    dt: float,
-    rng: random.Random,
-) -> StepResult:
-    """`stochastic_step` for the few units a side usually has: the same arithmetic in the same
-    order as the general path (so bit-identical results), with the per-event work written out
-    and each side's total strength computed once per change instead of three times."""
-    try:
-        aimed_a, aimed_b = _AIMED[law]
-    except KeyError:
-        raise ValueError(f"unknown attrition law {law!r}") from None
-    a, b = list(a), list(b)
-    n_a, n_b = len(a), len(b)
-    if len(coef_ab) != n_a or any(len(row) != n_b for row in coef_ab):
-        raise ValueError(f"coefficients do not match {n_a}x{n_b} units")
-    if len(coef_ba) != n_b or any(len(row) != n_a for row in coef_ba):
-        raise ValueError(f"coefficients do not match {n_b}x{n_a} units")
-    targets_a, targets_b = range(n_a), range(n_b)
-
-    def fire(shooters: Vector, coef: Matrix, targets: range) -> Vector:
-        total = [0.0] * len(targets)
-        for strength, row in zip(shooters, coef, strict=False):
-            if strength > 0:
-                for j in targets:
-                    total[j] += strength * row[j]
-        return total
-
-    def rates(fire_on: Vector, strengths: Vector, strength: float, aimed: bool) -> Vector:
-        if not aimed:
-            return [f * x for f, x in zip(fire_on, strengths, strict=False)]
-        if strength > 0:
-            return [f * (x / strength) for f, x in zip(fire_on, strengths, strict=False)]
-        return [f * 0.0 for f in fire_on]
-
-    fire_on_a, fire_on_b = fire(b, coef_ba, targets_a), fire(a, coef_ab, targets_b)
-    sum_a, sum_b = sum(a), sum(b)
-    rate_a = rates(fire_on_a, a, sum_a, aimed_a)
-    rate_b = rates(fire_on_b, b, sum_b, aimed_b)
-    total_a, total_b = sum(rate_a), sum(rate_b)
-    if (total_a + total_b) * dt > EXACT_EVENT_LIMIT:
-        return _tau_leap(a, b, rate_a, rate_b, dt, rng)
-    expovariate, uniform = rng.expovariate, rng.random
-    t = 0.0
-    while True:
-        total = total_a + total_b
-        if total <= 0:
-            return StepResult(a, b)
-        t += expovariate(total)
-        if t > dt:
-            return StepResult(a, b)
-        pick = uniform() * total
-        if pick < total_a:
-            victim, running = n_a - 1, 0.0
-            for index, rate in enumerate(rate_a):
-                running += rate
-                if pick < running:
-                    victim = index
-                    break
-            a[victim] = max(0.0, a[victim] - 1.0)
-            fire_on_b = fire(a, coef_ab, targets_b)
-            sum_a = sum(a)
-        else:
-            pick -= total_a
-            victim, running = n_b - 1, 0.0
-            for index, rate in enumerate(rate_b):
-                running += rate
-                if pick < running:
-                    victim = index
-                    break
-            b[victim] = max(0.0, b[victim] - 1.0)
-            fire_on_a = fire(b, coef_ba, targets_a)
-            sum_b = sum(b)
-        if sum_a <= 1e-9 or sum_b <= 1e-9:
-            return StepResult(a, b, t / dt)
-        rate_a = rates(fire_on_a, a, sum_a, aimed_a)
-        rate_b = rates(fire_on_b, b, sum_b, aimed_b)
-        total_a, total_b = sum(rate_a), sum(rate_b)
-
-
-def _tau_leap(
-    a: Vector, b: Vector, rate_a: Vector, rate_b: Vector, dt: float, rng: random.Random
-) -> StepResult:
-    """Poisson tau-leaping over the whole step (large forces, where the chain is near its
-    mean)."""
-    numpy_rng = np.random.default_rng(rng.getrandbits(63))
-    loss_a = numpy_rng.poisson(np.array(rate_a) * dt)
-    loss_b = numpy_rng.poisson(np.array(rate_b) * dt)
-    a = _clip([x - float(n) for x, n in zip(a, loss_a, strict=True)])
-    b = _clip([x - float(n) for x, n in zip(b, loss_b, strict=True)])
-    ended = 1.0 if sum(a) <= 0 or sum(b) <= 0 else None
-    return StepResult(a, b, ended)
 
 
 def _choose(rates: Vector, pick: float) -> int:

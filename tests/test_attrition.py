@@ -92,27 +92,3 @@ def test_salvo_equations_and_clamping():
     # defence larger than the offence: no loss; offence overwhelming: the whole force, no more
     assert salvo_exchange(2, 10, 1, 1, 1, 50, 5, 1) == (2, 0.0)
 
-
-@pytest.mark.parametrize("law", ["square", "linear", "mixed"])
-def test_the_small_battle_chain_draws_exactly_as_the_general_chain(law):
-    """The chain written out for small battles must give bit-identical results (the engine's
-    outputs at 927a2df are reproduced exactly), for every law, size and seed tried."""
-    from random import Random
-
-    from sim.attrition import _general_chain, _small_chain
-
-    cases = 0
-    for seed in range(60):
-        draw = Random(seed)
-        n_a, n_b = draw.randint(1, 4), draw.randint(1, 4)
-        a = [float(draw.randint(0, 40)) + draw.choice((0.0, 0.37)) for _ in range(n_a)]
-        b = [float(draw.randint(1, 40)) for _ in range(n_b)]
-        scale = 0.05 if law == "square" else 0.002
-        coef_ab = [[draw.uniform(0, scale) for _ in range(n_b)] for _ in range(n_a)]
-        coef_ba = [[draw.uniform(0, scale) for _ in range(n_a)] for _ in range(n_b)]
-        dt = draw.choice((0.25, 0.5, 4.0))
-        small = _small_chain(law, a, b, coef_ab, coef_ba, dt, Random(seed))
-        general = _general_chain(law, a, b, coef_ab, coef_ba, dt, Random(seed))
-        assert small == general, (law, seed)
-        cases += small.a != a or small.b != b  # the step really fought
-    assert cases > 30
