@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from scipy.stats import t as student_t
 
 from sim._random import key_seed
+from sim.attrition import load_compiled_chain
 from sim.engine import Simulation, apply_orders
 from sim.executor import Scheduler, run_chunks
 from sim.outcome import evaluate
@@ -130,6 +131,8 @@ def replicate(
         for plan in range(len(plans))
         for rep in range(first_replication, first_replication + replications)
     ]
+    if workers > 1 and scheduler is None:
+        load_compiled_chain()  # once here, not once in every forked worker
     results = run_chunks(_run_chunk, job, pairs, workers=workers, scheduler=scheduler)
     return sorted(results, key=lambda r: (r.plan, r.replication))
 

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from sim._random import key_seed
+from sim.attrition import load_compiled_chain
 from sim.engine import Simulation, apply_orders
 from sim.engine.simulation import TimelineRow
 from sim.executor import Scheduler, run_chunks
@@ -130,4 +131,6 @@ def simulate(
             update={"settings": scenario.settings.model_copy(update={"stochastic": False})}
         )
     batch = _Batch(scenario, seed, timeline_replications)
+    if workers > 1 and scheduler is None:
+        load_compiled_chain()  # once here, not once in every forked worker
     return run_chunks(_run_chunk, batch, range(replications), workers=workers, scheduler=scheduler)

@@ -91,4 +91,3 @@ def test_salvo_equations_and_clamping():
     assert loss_a == pytest.approx((3 * 8 - 2 * 10) / 2)
     # defence larger than the offence: no loss; offence overwhelming: the whole force, no more
     assert salvo_exchange(2, 10, 1, 1, 1, 50, 5, 1) == (2, 0.0)
-

@@ -15,9 +15,10 @@ import math
 import random
 from typing import TYPE_CHECKING
 
+import numpy as np
 from simpy.events import Event
 
-from sim.attrition import deterministic_step, salvo_exchange, stochastic_step
+from sim.attrition import deterministic_step, exact_step, salvo_exchange
 from sim.engine.kernel import PHASE_BATTLE, Process, ranks
 from sim.engine.presence import Ground, efficiency, opposed, spread_loss, standing
 from sim.scenario import SalvoParameters, UnitType
@@ -163,20 +164,20 @@ class Combat:
             units_b = [u for u in ground[side_b] if (u.domain == "sea") is at_sea]
             if not units_a or not units_b:
                 continue
-            rng = (
-                kernel.rng_at(kernel.stream("attrition", battle.place, cls), round(tick / dt))
+            seed = (
+                kernel.word_at(kernel.stream("attrition", battle.place, cls), round(tick / dt))
                 if kernel.stochastic
                 else None
             )
             if cls == "sea" and settings.naval_attrition == "salvo":
-                self._salvo(units_a, units_b, rng)
+                self._salvo(units_a, units_b, None if seed is None else random.Random(seed))
                 continue
             law = settings.attrition
             a = [u.strength for u in units_a]
             b = [u.strength for u in units_b]
-            coef_ab, coef_ba = self._pair_coefficients(units_a, units_b, battle)
-            if rng is not None:
-                result = stochastic_step(law, a, b, coef_ab, coef_ba, dt, rng)
+            coef_ab, coef_ba, arrays = self._pair_coefficients(units_a, units_b, battle)
+            if seed is not None:  # the chain draws as random.Random(seed) would
+                result = exact_step(law, a, b, coef_ab, coef_ba, dt, seed, arrays)
             else:
                 result = deterministic_step(law, a, b, coef_ab, coef_ba, dt)
             for unit, value in zip(units_a + units_b, result.a + result.b, strict=True):
@@ -187,9 +188,10 @@ class Combat:
 
     def _pair_coefficients(
         self, units_a: list[UnitState], units_b: list[UnitState], battle: BattleState
-    ) -> tuple[Matrix, Matrix]:
-        """Both sides' coefficient matrices, rebuilt only when who fights, their posture or
-        their supply state changes (battles last many steps with the same line-up)."""
+    ) -> tuple[Matrix, Matrix, tuple[np.ndarray, np.ndarray]]:
+        """Both sides' coefficient matrices, as lists and as arrays, rebuilt only when who
+        fights, their posture or their supply state changes (battles last many steps with the
+        same line-up)."""
         signature = (
             battle.defender,
             tuple((u.id, u.posture, efficiency(u)) for u in units_a),
@@ -197,13 +199,12 @@ class Combat:
         )
         cached = self._coefficient_cache.get(battle.place)
         if cached is None or cached[0] != signature:
-            cached = (
-                signature,
-                self._coefficients(units_a, units_b, battle),
-                self._coefficients(units_b, units_a, battle),
-            )
+            coef_ab = self._coefficients(units_a, units_b, battle)
+            coef_ba = self._coefficients(units_b, units_a, battle)
+            arrays = (np.array(coef_ab, dtype=float), np.array(coef_ba, dtype=float))
+            cached = (signature, coef_ab, coef_ba, arrays)
             self._coefficient_cache[battle.place] = cached
-        return cached[1], cached[2]
+        return cached[1], cached[2], cached[3]
 
     def _coefficients(
         self, shooters: list[UnitState], targets: list[UnitState], battle: BattleState

@@ -110,12 +110,13 @@ class Kernel:
         return keyed_rng(self.seed, *key)
 
     def stream(self, *stream: object) -> int:
-        """The key of the stream (seed, *stream): `rng_at(stream(*s), i)` is `rng(*s, i)`."""
+        """The key of the stream (seed, *stream), for `word_at`."""
         return stream_key(self.seed, *stream)
 
-    def rng_at(self, stream: int, index: int) -> random.Random:
-        """The Python random stream of draw `index` (an integer) of a keyed stream."""
-        return random.Random(splitmix64(stream, index))
+    def word_at(self, stream: int, index: int) -> int:
+        """Draw `index` (an integer) of a keyed stream: `random.Random(word_at(stream(*s),
+        i))` is `rng(*s, i)`."""
+        return splitmix64(stream, index)
 
     def run(self, until: float) -> WorldState:
         """Advance to `until` hours (events at exactly `until` are left for the next run)."""
