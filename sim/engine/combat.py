@@ -49,6 +49,7 @@ class Combat:
         self._ticking = False
         self._ended_hour: dict[str, float] = {}  # when a force died out in a battle still on
         self._coefficient_cache: dict[str, tuple] = {}
+        self._streams: dict[tuple[str, str], int] = {}  # (place, domain class) -> draws' key
 
     def resume(self) -> None:
         """A rebuilt run: the battles in progress go on."""
@@ -124,10 +125,13 @@ class Combat:
         # or pulled back), not rebuilt.
         if fallen:
             ground = standing(ground)
+            if not opposed(ground):
+                self._end(battle, ground)
+                return True
         restarted, withdrew = self._break_contact(battle, ground)
         if withdrew:
             ground = standing(ground)
-        if not opposed(ground):
+        if withdrew and not opposed(ground):
             self._end(battle, ground)
             return True
         return restarted
@@ -159,16 +163,23 @@ class Combat:
         side_a, side_b = sides[0], sides[1]
         ended = None
         kernel, settings = self.kernel, self.settings
-        for at_sea, cls in ((False, "land"), (True, "sea")):
-            units_a = [u for u in ground[side_a] if (u.domain == "sea") is at_sea]
-            units_b = [u for u in ground[side_b] if (u.domain == "sea") is at_sea]
+        ships = any(u.domain == "sea" for units in ground.values() for u in units)
+        for at_sea, cls in ((False, "land"), (True, "sea")) if ships else ((False, "land"),):
+            if ships:
+                units_a = [u for u in ground[side_a] if (u.domain == "sea") is at_sea]
+                units_b = [u for u in ground[side_b] if (u.domain == "sea") is at_sea]
+            else:  # the usual land battle: every unit fights on land
+                units_a, units_b = ground[side_a], ground[side_b]
             if not units_a or not units_b:
                 continue
-            seed = (
-                kernel.word_at(kernel.stream("attrition", battle.place, cls), round(tick / dt))
-                if kernel.stochastic
-                else None
-            )
+            seed = None
+            if kernel.stochastic:
+                stream = self._streams.get((battle.place, cls))
+                if stream is None:
+                    stream = self._streams[battle.place, cls] = kernel.stream(
+                        "attrition", battle.place, cls
+                    )
+                seed = kernel.word_at(stream, round(tick / dt))
             if cls == "sea" and settings.naval_attrition == "salvo":
                 self._salvo(units_a, units_b, None if seed is None else random.Random(seed))
                 continue
@@ -243,11 +254,9 @@ class Combat:
     # ---------------------------------------------------------- breaking contact
     def _break_contact(self, battle: BattleState, ground: Ground) -> tuple[bool, bool]:
         """A side whose strength fell below the break fraction pulls back to a safe
-        neighbour; returns whether a unit that stood still was set moving, and whether any
-        unit pulled back."""
+        neighbour (the sides still face each other); returns whether a unit that stood still
+        was set moving, and whether any unit pulled back."""
         if self.settings.break_fraction <= 0:
-            return False, False
-        if not opposed(ground):
             return False, False
         restarted = withdrew = False
         movement = self.sim.movement
