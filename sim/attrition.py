@@ -267,7 +267,7 @@ def exact_step(
         arrays = (np.array(coef_ab, dtype=float), np.array(coef_ba, dtype=float))
     array_ab, array_ba = arrays
     if array_ab.shape != (len(a), len(b)) or array_ba.shape != (len(b), len(a)):
-        raise ValueError(f"coefficients do not match {len(a)}x{len(b)} units")
+        raise ValueError(f"coefficients {array_ab.shape} for {len(a)}x{len(b)} units")
     aimed_a, aimed_b = _AIMED[law]
     status, fraction = chain.run_chain(
         aimed_a,

@@ -205,9 +205,9 @@ class Combat:
         same line-up)."""
         signature = (
             battle.defender,
-            tuple((u.id, u.posture, efficiency(u)) for u in units_a),
-            tuple((u.id, u.posture, efficiency(u)) for u in units_b),
-        )
+            tuple([(u.id, u.posture, u.supply if u.supply < 0.25 else 1.0) for u in units_a]),
+            tuple([(u.id, u.posture, u.supply if u.supply < 0.25 else 1.0) for u in units_b]),
+        )  # supply below a quarter of a load sets efficiency, above it nothing does
         cached = self._coefficient_cache.get(battle.place)
         if cached is None or cached[0] != signature:
             coef_ab = self._coefficients(units_a, units_b, battle)

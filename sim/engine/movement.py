@@ -146,17 +146,19 @@ class Movement:
     def _cover_leg(self, unit: UnitState, route: Route, destination: str | None) -> Process:
         """Depart for `destination` (None: already under way) and ride to the end of the leg,
         holding one of the route's slots throughout if it has a capacity."""
-
-        def ride() -> Iterator[Any]:
-            if destination is not None:
-                self._depart(unit, destination, route)
-            yield from self._ride(unit)
-
-        yield from self.slots.on_route(unit, route, ride)
+        if route["capacity"] is None:  # most routes: no slot to queue for
+            yield from self._ride(unit, destination, route)
+        else:
+            yield from self.slots.on_route(
+                unit, route, lambda: self._ride(unit, destination, route)
+            )
         yield from self._land(unit, route)
 
-    def _ride(self, unit: UnitState) -> Iterator[Any]:
-        """Wait for the end of the leg; a contact on the route may turn the unit back."""
+    def _ride(self, unit: UnitState, destination: str | None, route: Route) -> Iterator[Any]:
+        """Depart for `destination` (None: already under way) and wait for the end of the leg;
+        a contact on the route may turn the unit back."""
+        if destination is not None:
+            self._depart(unit, destination, route)
         kernel = self.kernel
         while True:
             assert unit.leg is not None
