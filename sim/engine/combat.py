@@ -163,7 +163,7 @@ class Combat:
         side_a, side_b = sides[0], sides[1]
         ended = None
         kernel, settings = self.kernel, self.settings
-        ships = any(u.domain == "sea" for units in ground.values() for u in units)
+        ships = self.presence.ships_at(battle.place)
         for at_sea, cls in ((False, "land"), (True, "sea")) if ships else ((False, "land"),):
             if ships:
                 units_a = [u for u in ground[side_a] if (u.domain == "sea") is at_sea]

@@ -44,13 +44,21 @@ class Presence:
         """Whether the unit stands at `place`."""
         return unit_id in self.at[place]
 
-    def ground(self, place: str) -> Ground:
-        """Stationary, alive non-air units at a place that are not pulling out, by side."""
+    def _fighters_at(self, place: str) -> list[UnitState]:
         fighters = self._fighters.get(place)
         if fighters is None:
             units = self.state.units
             fighters = [units[uid] for uid in sorted(self.at[place])]
             fighters = self._fighters[place] = [u for u in fighters if u.domain != "air"]
+        return fighters
+
+    def ships_at(self, place: str) -> bool:
+        """Whether any ship stands at `place` (alive or not)."""
+        return any(unit.domain == "sea" for unit in self._fighters_at(place))
+
+    def ground(self, place: str) -> Ground:
+        """Stationary, alive non-air units at a place that are not pulling out, by side."""
+        fighters = self._fighters_at(place)
         by_side: Ground = defaultdict(list)
         for unit in fighters:
             if unit.strength > 1e-9 and unit.posture != "withdraw":
