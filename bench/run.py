@@ -289,6 +289,8 @@ def bench_engine_speedup(baseline: Path, rounds: int) -> list[dict]:
         for _ in range(rounds):
             old.append(_job(baseline, *args))
             new.append(_job(ROOT, *args))
+        chain_args = ("chain", "--scenario", name, "--hours", str(hours))
+        chain = _job(ROOT, *chain_args, "--replications", str(replications))
 
         def median(runs: list[dict], key: str) -> float:
             return statistics.median(run[key] for run in runs)
@@ -313,6 +315,9 @@ def bench_engine_speedup(baseline: Path, rounds: int) -> list[dict]:
                     "baseline": old[0]["events_per_replication"],
                     "current": new[0]["events_per_replication"],
                 },
+                # The exact chain in pure Python alone, replayed on this run's battle steps.
+                "python_chain_s_per_replication": round(chain["chain_seconds_per_replication"], 5),
+                "battle_steps_per_replication": chain["steps"],
                 "rounds": rounds,
             }
         )
@@ -414,12 +419,13 @@ def main() -> None:
 
     print(
         f"{'lookahead wargame vs ' + BASELINE_COMMIT:30} {'hours':>5} {'base s/rep':>11} "
-        f"{'now s/rep':>10} {'ratio':>6} {'cpu ratio':>9}"
+        f"{'now s/rep':>10} {'ratio':>6} {'cpu ratio':>9} {'Python chain s/rep':>19}"
     )
     for row in speedup:
         print(
             f"{row['scenario']:30} {row['hours']:>5g} {row['baseline_s_per_replication']:>11} "
-            f"{row['current_s_per_replication']:>10} {row['ratio']:>6} {row['cpu_ratio']:>9}"
+            f"{row['current_s_per_replication']:>10} {row['ratio']:>6} {row['cpu_ratio']:>9} "
+            f"{row['python_chain_s_per_replication']:>19}"
         )
     print(
         f"final states bit-identical to {BASELINE_COMMIT}: "
