@@ -176,9 +176,9 @@ def timings(api, name: str, hours: float, replications: int, repeats: int) -> di
 
 def chain_seconds(api, name: str, hours: float, replications: int, repeats: int) -> dict:
     """Seconds per lookahead replication spent in the exact attrition chain alone (current
-    tree): every `stochastic_step` of `replications` runs is recorded with its generator's
-    state, then replayed `repeats` times; the best replay counts. No engine that keeps this
-    chain can be faster than this."""
+    tree): every chain step of `replications` runs is recorded with its seed, then replayed
+    `repeats` times, in Python (`stochastic_step` with `random.Random(seed)`, as 927a2df ran
+    it) and compiled (`exact_step`); the best replay of each counts."""
     import random
 
     import sim.attrition
@@ -186,27 +186,35 @@ def chain_seconds(api, name: str, hours: float, replications: int, repeats: int)
 
     setup = lookahead_setup(api, name)
     steps = []
-    original = sim.engine.combat.stochastic_step
+    original = sim.engine.combat.exact_step
 
-    def record(law, a, b, coef_ab, coef_ba, dt, rng):
-        steps.append((law, list(a), list(b), coef_ab, coef_ba, dt, rng.getstate()))
-        return original(law, a, b, coef_ab, coef_ba, dt, rng)
+    def record(law, a, b, coef_ab, coef_ba, dt, seed, arrays=None):
+        steps.append((law, list(a), list(b), coef_ab, coef_ba, dt, seed))
+        return original(law, a, b, coef_ab, coef_ba, dt, seed, arrays)
 
-    sim.engine.combat.stochastic_step = record
+    sim.engine.combat.exact_step = record
     try:
         for replication in range(replications):
             lookahead_run(api, setup, hours, replication)
     finally:
-        sim.engine.combat.stochastic_step = original
-    replays = []
-    for _ in range(repeats):
+        sim.engine.combat.exact_step = original
+
+    def replay(step) -> float:
         start = time.perf_counter()
-        for law, a, b, coef_ab, coef_ba, dt, rng_state in steps:
-            rng = random.Random()
-            rng.setstate(rng_state)
-            sim.attrition.stochastic_step(law, a, b, coef_ab, coef_ba, dt, rng)
-        replays.append((time.perf_counter() - start) / replications)
-    return {"chain_seconds_per_replication": min(replays), "steps": len(steps) / replications}
+        for law, a, b, coef_ab, coef_ba, dt, seed in steps:
+            step(law, a, b, coef_ab, coef_ba, dt, seed)
+        return (time.perf_counter() - start) / replications
+
+    def python(law, a, b, coef_ab, coef_ba, dt, seed):
+        return sim.attrition.stochastic_step(law, a, b, coef_ab, coef_ba, dt, random.Random(seed))
+
+    return {
+        "python_chain_seconds_per_replication": min(replay(python) for _ in range(repeats)),
+        "compiled_chain_seconds_per_replication": min(
+            replay(sim.attrition.exact_step) for _ in range(repeats)
+        ),
+        "steps": len(steps) / replications,
+    }
 
 
 def main() -> None:

@@ -315,8 +315,13 @@ def bench_engine_speedup(baseline: Path, rounds: int) -> list[dict]:
                     "baseline": old[0]["events_per_replication"],
                     "current": new[0]["events_per_replication"],
                 },
-                # The exact chain in pure Python alone, replayed on this run's battle steps.
-                "python_chain_s_per_replication": round(chain["chain_seconds_per_replication"], 5),
+                # The exact chain alone, replayed on this run's battle steps.
+                "python_chain_s_per_replication": round(
+                    chain["python_chain_seconds_per_replication"], 5
+                ),
+                "compiled_chain_s_per_replication": round(
+                    chain["compiled_chain_seconds_per_replication"], 5
+                ),
                 "battle_steps_per_replication": chain["steps"],
                 "rounds": rounds,
             }
