@@ -395,6 +395,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     repeats = 3 if args.quick else 5
+    load_before = os.getloadavg()[0]  # the machine is shared: say how busy it was
     with tempfile.TemporaryDirectory() as folder:
         baseline = export_baseline(Path(folder))
         identity = bench_bit_identity(baseline)
@@ -405,8 +406,10 @@ def main() -> None:
     reps = bench_replications(20 if args.quick else 60, 3)
     sizes = [500, 1000] if args.quick else [500, 1000, 5000]
     scale = bench_scale(sizes, hours=24.0)
+    load = {"before": round(load_before, 2), "after": round(os.getloadavg()[0], 2)}
     engine = {
         "machine_cores": os.cpu_count(),
+        "machine_load_1min": load,
         "event_rate": event_rate,
         "time_shares": shares,
         "replications": reps,
@@ -416,7 +419,12 @@ def main() -> None:
     existing["engine"] = engine
     wargaming = existing.setdefault("wargaming", {})  # other keys (selection) are kept
     wargaming.update(
-        {"engine_speedup": speedup, "cycle_seconds": cycles, "bit_identical": identity}
+        {
+            "engine_speedup": speedup,
+            "cycle_seconds": cycles,
+            "bit_identical": identity,
+            "machine_load_1min": load,
+        }
     )
     tmp = args.results.with_name(args.results.name + ".tmp")
     tmp.write_text(json.dumps(existing, indent=2, sort_keys=True) + "\n")
@@ -473,6 +481,7 @@ def main() -> None:
             f"{'synthetic ' + str(row['units']) + ' units, 24 h: wall s / peak MB':44} "
             f"{row['wall_s']:>6} / {row['peak_mb']:>6}"
         )
+    print(f"load average (1 min) before / after: {load['before']} / {load['after']}")
     print(f"wrote {args.results}")
 
 

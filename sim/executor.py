@@ -4,7 +4,8 @@
 the results in task order, so serial, pooled and Dask runs give the same list. A replication of
 a small scenario takes milliseconds, so per-task overhead would eat the gain of parallel runs:
 the job (scenario, state, plans) reaches each worker once (the pool initializer locally, one
-broadcast `scatter` on Dask), and tasks go out in a few chunks per worker. Chunks are submitted
+broadcast `scatter` on Dask), and tasks go out in a few chunks per worker, dealt round-robin so
+that each chunk holds a share of every plan. Chunks are submitted
 through the `concurrent.futures` interface either way (`distributed.Client.get_executor()` on
 Dask), which is what makes it one code path.
 
@@ -17,7 +18,6 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import math
 import os
 import signal
 import sys
@@ -37,7 +37,7 @@ ResultT = TypeVar("ResultT")
 #: cluster of `workers` processes, or a connected `distributed.Client`.
 Scheduler = Any
 #: Chunks per worker: enough to even out unequal replications, few enough to keep overhead low.
-CHUNKS_PER_WORKER = 2
+CHUNKS_PER_WORKER = 3
 _PR_SET_PDEATHSIG = 1
 _PARENT_POLL_SECONDS = 0.5
 _INSTALLED: dict[str, Any] = {}  # a local worker's job, set once by the pool initializer
@@ -67,12 +67,14 @@ def run_chunks(
     if scheduler is None and (workers <= 1 or len(tasks) < 2):
         return work(job, tasks)
     with _executor(job, workers, scheduler) as (executor, job_ref, slots):
-        size = math.ceil(len(tasks) / (slots * CHUNKS_PER_WORKER)) or 1
-        futures = [
-            executor.submit(_run, work, job_ref, tasks[i : i + size])
-            for i in range(0, len(tasks), size)
-        ]
-        return [result for future in futures for result in future.result()]
+        # Dealt like cards, so that every chunk gets a share of every kind of task (the
+        # plans of a batch can differ a lot in cost): the workers finish together.
+        count = min(len(tasks), slots * CHUNKS_PER_WORKER)
+        futures = [executor.submit(_run, work, job_ref, tasks[i::count]) for i in range(count)]
+        results: list[Any] = [None] * len(tasks)
+        for i, future in enumerate(futures):
+            results[i::count] = future.result()
+        return results
 
 
 def _run(work: Callable[[Any, Sequence[Any]], list[Any]], job: Any, chunk: Sequence[Any]):
