@@ -186,7 +186,11 @@ class WorldState:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> WorldState:
-        """Inverse of `to_dict` (validated: a malformed snapshot raises pydantic's error)."""
+        """Inverse of `to_dict` (validated: a malformed snapshot raises pydantic's error).
+        Snapshots written before the `leg` record (next_place, depart_hour, arrive_hour)
+        are read too, so older checkpoints resume."""
+        if any("next_place" in m for group in ("units", "convoys") for m in _movers(data, group)):
+            data = {**data, **{g: _with_legs(_movers_by_id(data, g)) for g in ("units", "convoys")}}
         return _adapter().validate_python(data)
 
     def strength_by_side(self) -> dict[str, float]:
@@ -195,6 +199,27 @@ class WorldState:
         for unit in self.units.values():
             totals[unit.side] = totals.get(unit.side, 0.0) + unit.strength
         return totals
+
+
+def _movers(data: dict[str, Any], group: str) -> list[dict[str, Any]]:
+    return list(data.get(group, {}).values())
+
+
+def _movers_by_id(data: dict[str, Any], group: str) -> dict[str, dict[str, Any]]:
+    return dict(data.get(group, {}))
+
+
+def _with_legs(movers: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Old-form movers with their three leg fields folded into one `leg`."""
+    folded = {}
+    for key, mover in movers.items():
+        mover = dict(mover)
+        to = mover.pop("next_place", None)
+        depart, arrive = mover.pop("depart_hour", None), mover.pop("arrive_hour", None)
+        if "leg" not in mover:
+            mover["leg"] = None if to is None else Leg(to, depart, arrive)
+        folded[key] = mover
+    return folded
 
 
 def _copy_mover(mover: MoverT) -> MoverT:
