@@ -253,7 +253,7 @@ def test_snapshots_written_before_the_leg_record_still_load(tutorial):
     theater = Theater(tutorial)
     state = initial_state(tutorial)
     apply_orders(tutorial, theater, state, RED_ATTACK)
-    Simulation(tutorial, theater, state, seed=3).run(2.5)  # columns are under way
+    Simulation(tutorial, theater, state, seed=3).run(0.5)  # columns are under way
     old = json.loads(json.dumps(state.to_dict()))
     for mover in [*old["units"].values(), *old["convoys"].values()]:
         leg = mover.pop("leg")  # the three fields of 927a2df's snapshots
