@@ -6,6 +6,7 @@ each cycle, or when a SQLite checkpoint file is given), streams it, and builds t
 
 from __future__ import annotations
 
+import contextlib
 import math
 import sqlite3
 from collections.abc import Callable
@@ -23,6 +24,7 @@ from planner.record import AfterActionRecord
 from planner.state import PlannerContext
 from sim._random import key_seed
 from sim.engine import Simulation
+from sim.executor import dask_client
 from sim.scenario import Scenario
 from sim.state import initial_state
 from sim.theater import Theater
@@ -52,6 +54,7 @@ def run_campaign(
     drafter: Drafter | None = None,
     index: DoctrineIndex | None = None,
     workers: int = 1,
+    scheduler: str | None = None,
     replications: int | None = None,
     approver: Approver | None = None,
     checkpoint: Path | None = None,
@@ -73,8 +76,11 @@ def run_campaign(
             thread resumes where the last run stopped.
         progress: called as (node name, update) after every node.
         weights: decision-matrix weights (default: the scenario's `planning.weights`).
+        scheduler: Dask scheduler address, or "local" for a local cluster of `workers`
+            processes, to run the wargames on (held for the whole campaign).
     """
     seed = scenario.settings.seed if seed is None else seed
+    cluster = contextlib.ExitStack()
     context = PlannerContext(
         scenario=scenario,
         theater=Theater(scenario),
@@ -82,6 +88,7 @@ def run_campaign(
         seed=seed,
         drafter=drafter or DoctrineDrafter(),
         workers=workers,
+        scheduler=cluster.enter_context(dask_client(scheduler, workers)) if scheduler else None,
         replications=replications,
         max_cycles=cycles,
         approve=approver is not None,
@@ -129,6 +136,7 @@ def run_campaign(
             answer = approver(interrupted) if approver else {}
             payload = Command(resume=answer or {"__approved__": True})
     finally:
+        cluster.close()
         if connection is not None:
             connection.close()
     return build_aar(

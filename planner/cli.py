@@ -173,6 +173,13 @@ def run(
     ] = "doctrine",
     base_url: Annotated[str | None, typer.Option(help="OpenAI-compatible server URL.")] = None,
     workers: Annotated[int, typer.Option(min=1, help="Processes for wargaming.")] = 1,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            help="Dask scheduler address (tcp://host:port) to run the wargames on a cluster, "
+            "or 'local' for a local Dask cluster of --workers processes."
+        ),
+    ] = None,
     replications: Annotated[
         int | None,
         typer.Option(min=1, help="Cap per COA (selection sizes the budget below it)."),
@@ -220,19 +227,27 @@ def run(
             else:
                 bar.update(task, description=f"{loaded.id}: {node}")
 
-        aar = run_campaign(
-            loaded,
-            seed=seed,
-            cycles=cycles,
-            drafter=drafter,
-            index=index,
-            workers=workers,
-            replications=replications,
-            approver=_ask_commander if approve else None,
-            checkpoint=checkpoint,
-            progress=progress,
-            weights=matrix_weights,
-        )
+        try:
+            aar = run_campaign(
+                loaded,
+                seed=seed,
+                cycles=cycles,
+                drafter=drafter,
+                index=index,
+                workers=workers,
+                scheduler=scheduler,
+                replications=replications,
+                approver=_ask_commander if approve else None,
+                checkpoint=checkpoint,
+                progress=progress,
+                weights=matrix_weights,
+            )
+        except ImportError:
+            _say_error("--scheduler needs the cluster extra: pip install 'ooda-forge[cluster]'")
+            raise typer.Exit(2) from None
+        except OSError as problem:  # scheduler unreachable (distributed raises OSError)
+            _say_error(f"cannot reach the Dask scheduler {scheduler}: {problem}")
+            raise typer.Exit(2) from None
     paths = write_aar(aar, out_dir, scenario=loaded)
     if formats:
         from planner.report import write_reports

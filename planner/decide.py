@@ -22,6 +22,7 @@ import numpy as np
 from planner.analysis import MissionAnalysis
 from planner.coa import COA
 from planner.selection import PROCEDURE, SelectionRecord, kn_plus_plus
+from sim.executor import Scheduler
 from sim.montecarlo import ReplicationResult, mean_interval, replicate, wilson_interval
 from sim.scenario import PlanningSettings, Scenario
 from sim.state import Tasking, WorldState
@@ -69,6 +70,7 @@ class Wargame:
         seed: int,
         weights: Weights,
         workers: int = 1,
+        scheduler: Scheduler | None = None,
     ):
         self.scenario = scenario
         self.believed = believed
@@ -78,6 +80,7 @@ class Wargame:
         self.seed = seed
         self.weights = weights
         self.workers = workers
+        self.scheduler = scheduler  # a Dask client to run the replications on, if any
         self.plans, self.plan_weights = enemy_plans(analysis)
         mission = scenario.side(self.side).mission
         self.limit = mission.constraints.max_loss_fraction
@@ -100,6 +103,7 @@ class Wargame:
             workers=self.workers,
             restricted=self.restricted,
             first_replication=first,
+            scheduler=self.scheduler,
         )
         courses = len(self.plans)
         results: list[list[list[ReplicationResult]]] = [[[] for _ in range(courses)] for _ in coas]

@@ -305,6 +305,7 @@ def _game(state: StaffState, ctx: PlannerContext) -> Wargame:
         seed=key_seed(ctx.seed, "wargame", state["side"], state.get("cycle", 0)),
         weights=ctx.matrix_weights(),
         workers=ctx.workers,
+        scheduler=ctx.scheduler,
     )
 
 

@@ -13,6 +13,7 @@ from typing import Annotated, Any, TypedDict
 
 from doctrine import DoctrineIndex
 from planner.drafters import DoctrineDrafter, Drafter
+from sim.executor import Scheduler
 from sim.scenario import Scenario
 from sim.theater import Theater
 
@@ -54,6 +55,7 @@ class PlannerContext:
     max_cycles: int | None = None
     approve: bool = False  # pause for the commander's approval each cycle
     weights: dict[str, float] | None = None  # decision-matrix weights (default: the scenario's)
+    scheduler: Scheduler | None = None  # a Dask client for the wargames' replications
 
     def cycle_hours(self, side: str) -> float:
         """Hours between a side's decisions."""
