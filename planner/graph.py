@@ -23,7 +23,7 @@ from langgraph.types import Send, interrupt
 
 from planner.analysis import MissionAnalysis, analyse
 from planner.coa import COA
-from planner.context import DraftingContext
+from planner.context import DraftingContext, lookahead_hours
 from planner.decide import Wargame, decision_matrix, wargame
 from planner.drafters import finalize_drafts
 from planner.events import cycle_events
@@ -296,7 +296,7 @@ def wargaming(state: StaffState, runtime: Runtime[PlannerContext]) -> dict:
 def _game(state: StaffState, ctx: PlannerContext) -> Wargame:
     settings = ctx.scenario.settings
     believed = WorldState.from_dict(state["picture"])
-    lookahead = settings.planning.lookahead_hours or 2 * settings.cycle_hours
+    lookahead = lookahead_hours(ctx.scenario, state["side"])
     return Wargame(
         ctx.scenario,
         believed,
