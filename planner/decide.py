@@ -16,6 +16,7 @@ acceptable, and a COA the procedure eliminated is never selected.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import asdict
 
 import numpy as np
 
@@ -87,6 +88,24 @@ class Wargame:
         self.restricted = {self.side: frozenset(mission.constraints.restricted_places)}
         self.runs = 0  # engine runs made (replications x enemy courses), cached ones not again
         self._done: dict[tuple, list[ReplicationResult]] = {}  # (orders, r) -> per course
+
+    def export(self) -> list[dict]:
+        """The replications run so far, JSON-ready (to carry them from one step to the next)."""
+        return [
+            {
+                "orders": [list(o) for o in sorted(key, key=repr)],
+                "replication": r,
+                "results": [asdict(x) for x in rows],
+            }
+            for (key, r), rows in self._done.items()
+        ]
+
+    def restore(self, exported: list[dict]) -> None:
+        """Take back replications `export` gave (same believed world, enemy courses and seed)."""
+        for item in exported:
+            key = frozenset(tuple(o) for o in item["orders"])
+            results = [ReplicationResult(**x) for x in item["results"]]
+            self._done[key, item["replication"]] = results
 
     def run(
         self, coas: Sequence[COA], first: int, count: int

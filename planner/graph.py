@@ -289,15 +289,17 @@ def wargaming(state: StaffState, runtime: Runtime[PlannerContext]) -> dict:
     return {
         "coas": _dump(coas),
         "selection": record.model_dump(mode="json") if record else {},
+        "replications": game.export(),
         "stats": {"replications": game.runs},
     }
 
 
 def _game(state: StaffState, ctx: PlannerContext) -> Wargame:
+    """The side's wargame, with the replications earlier steps already ran."""
     settings = ctx.scenario.settings
     believed = WorldState.from_dict(state["picture"])
     lookahead = lookahead_hours(ctx.scenario, state["side"])
-    return Wargame(
+    game = Wargame(
         ctx.scenario,
         believed,
         MissionAnalysis.model_validate(state["analysis"]),
@@ -307,6 +309,8 @@ def _game(state: StaffState, ctx: PlannerContext) -> Wargame:
         workers=ctx.workers,
         scheduler=ctx.scheduler,
     )
+    game.restore(state.get("replications", []))
+    return game
 
 
 def revision(state: StaffState, runtime: Runtime[PlannerContext]) -> dict:

@@ -94,6 +94,7 @@ class StaffState(TypedDict, total=False):
     coas: list[dict[str, Any]]  # drafted, then screened, wargamed and revised
     notes: list[str]
     selection: dict[str, Any]
+    replications: list[dict[str, Any]]  # the wargame's replications, for the later steps
     analyses: dict[str, dict[str, Any]]  # out: {side: analysis record}
     plans: dict[str, dict[str, Any]]  # out: {side: plan record}
     stats: Annotated[dict[str, float], add_stats]
