@@ -8,11 +8,14 @@ changes a planner would make, each keeping the COA's scheme, phases and citation
 - commit the reserve (or start any later phase) earlier or later;
 - re-aim the air effort at another target.
 
-Every candidate is screened (FASDC) and wargamed on the same replications as the incumbent
-(common random numbers); the best candidate replaces the incumbent only if its mean utility on
-those replications is higher, so a revision never scores below where it started under the same
-random numbers. The search stops after `planning.revision_rounds` rounds or when no candidate
-improves; its budget is rounds x candidates x replications x enemy courses simulation runs.
+Every candidate is screened (FASDC), then raced by successive halving (Jamieson & Talwalkar
+2016): all are wargamed on the first half of the incumbent's replications, the best
+FINALISTS on all of them (common random numbers throughout). The best finalist replaces the
+incumbent only if its mean utility on those replications is higher, so a revision never scores
+below where it started under the same random numbers. The search stops after
+`planning.revision_rounds` rounds or when no candidate improves; a round costs about
+(CANDIDATES_PER_ROUND x n/2 + FINALISTS x n/2) x enemy courses simulation runs for n =
+`planning.revision_replications`.
 """
 
 from __future__ import annotations
@@ -26,10 +29,12 @@ from planner.screening import screen
 from planner.validation import finalize_drafts
 from sim._random import key_seed
 
-__all__ = ["CANDIDATES_PER_ROUND", "revise"]
+__all__ = ["CANDIDATES_PER_ROUND", "FINALISTS", "revise"]
 
-#: Candidates wargamed per round (a sample of all the moves, drawn reproducibly).
-CANDIDATES_PER_ROUND = 12
+#: Candidates raced per round (a sample of all the moves, drawn reproducibly) ...
+CANDIDATES_PER_ROUND = 20
+#: ... of which this many go on to the full replications.
+FINALISTS = 4
 #: Nearest alternative positions tried per element.
 POSITIONS_PER_ELEMENT = 4
 #: Hours a later phase (a reserve's commitment) is moved earlier or later.
@@ -60,6 +65,10 @@ def revise(
                 candidates.append((change, candidate, built))
         if not candidates:
             break
+        half = max(1, replications // 2)
+        first = _value(game, [c[2] for c in candidates], half)
+        ranked = sorted(range(len(candidates)), key=lambda i: (-first[i], i))[:FINALISTS]
+        candidates = [candidates[i] for i in ranked]
         values = _value(game, [c[2] for c in candidates], replications)
         best = max(range(len(candidates)), key=lambda i: (values[i], -i))
         if values[best] <= value:
