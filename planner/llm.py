@@ -219,6 +219,9 @@ def retryable(err: BaseException) -> bool:
 
     if getattr(err, "is_retryable", False):
         return True
+    status = getattr(err, "status_code", None)  # e.g. ollama.ResponseError
+    if isinstance(status, int) and (status >= 500 or status == 429):
+        return True
     return isinstance(err, httpx.TransportError | ConnectionError | TimeoutError)
 
 
@@ -231,14 +234,13 @@ def unreachable(err: BaseException) -> bool:
         ModelConnectionError,
         ModelNotFoundError,
         ModelPermissionDeniedError,
+        ModelTimeoutError,
     )
 
     if hasattr(err, "recorded_unreachable"):
         return bool(err.recorded_unreachable)
     refused = (ModelAuthenticationError, ModelPermissionDeniedError, ModelNotFoundError)
-    timeout = (
-        isinstance(err, TimeoutError | httpx.TimeoutException) or "Timeout" in type(err).__name__
-    )
+    timeout = isinstance(err, ModelTimeoutError | TimeoutError | httpx.TimeoutException)
     connection = isinstance(err, ModelConnectionError | ConnectionError | httpx.ConnectError)
     return isinstance(err, refused) or (connection and not timeout)
 
@@ -271,8 +273,8 @@ def connect_model(spec: str, *, base_url: str | None = None, timeout_s: float = 
 class Session:
     """One decision's model requests: the retry layer, the time budget and the accounting.
 
-    `first` says the drafter has never had a reply: then a provider that cannot be reached
-    ends the run (ProviderUnreachable) instead of failing this decision alone.
+    `first` says this is the drafter's first decision: if its very first request cannot reach
+    the provider, the run ends (ProviderUnreachable) instead of this decision falling back.
     """
 
     transport: Transport
@@ -282,8 +284,7 @@ class Session:
     record: AgentRecord
     first: bool = False
     started: float = field(default_factory=time.monotonic)
-    calls: int = 0
-    reached: bool = False  # some request of this decision got a reply
+    calls: int = 0  # model turns asked for
 
     def out_of_time(self) -> bool:
         """Whether the decision's time budget is spent (checked before each model turn)."""
@@ -315,7 +316,6 @@ class Session:
                 self.record.failures.append(f"{kind}: {text}")
                 err.call_site = site  # where the retry decision is recorded
                 raise
-            self.reached = True
             self.record.tokens_out += count_tokens_approximately([reply])
             return reply
 
@@ -337,7 +337,7 @@ class Session:
             raise
         except Exception as err:
             kind, text = describe_error(err)
-            if self.first and not self.reached and unreachable(err):
+            if self.first and self.calls == 1 and unreachable(err):
                 raise ProviderUnreachable(f"{kind}: {text}") from None
             raise ModelFailure(f"{kind}: {text}") from err
 
@@ -384,15 +384,15 @@ class LLMDrafter:
         self.spec = spec or model.__class__.__name__
         self.name = name or f"llm:{self.spec}"
         self.transport: Transport = transport or LiveTransport(model, recorder)
-        self.reached = False  # a request of this drafter has had a reply
+        self.asked = False  # this drafter has sent a request
 
     def plan(self, ctx: DraftingContext, game: Wargame | None, *, cycle: int) -> Planned:
         """Run the planning agent on one decision (with `wargame_coa` when a game is given).
 
         Raises:
             ProviderUnreachable: the drafter's very first request found no provider (or one
-                that refused the key or the model); any later failure is a `Planned` without
-                drafts, for the caller to fall back.
+                that refused the key or the model); any later failure gives a `Planned`
+                without drafts, for the caller to fall back.
         """
         from planner.agent import run_agent
 
@@ -403,11 +403,11 @@ class LLMDrafter:
             cycle,
             timeout_s=settings.llm_timeout_s,
             record=AgentRecord(drafter=self.name, model=self.spec),
-            first=not self.reached,
+            first=not self.asked,
         )
         try:
             return run_agent(session, ctx, game, name=self.name)
         except ProviderUnreachable as err:
             raise ProviderUnreachable(f"cannot reach chat model {self.spec!r}: {err}") from None
         finally:
-            self.reached = self.reached or session.reached
+            self.asked = self.asked or session.calls > 0
