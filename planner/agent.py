@@ -60,7 +60,7 @@ class AgentState(TypedDict, total=False):
     steps: int  # model turns taken
     corrections: int  # replies sent back with errors
     problem: str | None  # why the last reply was not read (too long)
-    usable: list[dict[str, Any]] | None  # the last answer that gave at least one valid COA
+    usable: list[dict[str, Any]] | None  # the drafts of the last answer that passed screening
     answer: list[dict[str, Any]] | None  # the accepted drafts
     failure: str | None
 
