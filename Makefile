@@ -25,6 +25,7 @@ browser:
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 
 test: $(STAMP) browser lint
 	OODA_FORGE_CACHE=$(CURDIR)/.cache $(VENV)/bin/pytest

@@ -16,6 +16,9 @@ decision of a sector-sized cut of the Baltic corps: Estonia with the Red groupin
 3. Baselines scored the same way: "each element defends or attacks its nearest objective",
    and the mean of the random valid COAs of the search.
 
+4. An audit of every shipped scenario's full campaign: restricted places sent to or stood on,
+   and selected COAs that failed screening or were eliminated (all should be zero).
+
 Every utility is the decision matrix's (matrix weights, loss-limit penalty) in the side's
 believed world, against the enemy courses its analysis wargames. `planning.baltic_vs_nearest`
 does the same comparison (planner against nearest-objective) on the whole Baltic corps with
@@ -42,6 +45,7 @@ sys.path.insert(0, str(ROOT))
 
 from doctrine import default_index  # noqa: E402
 from planner.analysis import analyse  # noqa: E402
+from planner.campaign import run_campaign  # noqa: E402
 from planner.coa import COA, COADraft, EffortDraft, PhaseDraft, TaskDraft  # noqa: E402
 from planner.context import DraftingContext  # noqa: E402
 from planner.decide import Wargame  # noqa: E402
@@ -49,7 +53,7 @@ from planner.graph import staff_graph  # noqa: E402
 from planner.screening import screen  # noqa: E402
 from planner.state import PlannerContext  # noqa: E402
 from planner.validation import finalize_drafts  # noqa: E402
-from scenarios import resolve_scenario  # noqa: E402
+from scenarios import list_scenarios, resolve_scenario  # noqa: E402
 from sim._random import key_seed  # noqa: E402
 from sim.engine import Simulation  # noqa: E402
 from sim.outcome import perceived_state  # noqa: E402
@@ -320,6 +324,50 @@ def bench_baltic(workers: int, quick: bool) -> dict:
     }
 
 
+def audit_campaigns(workers: int) -> list[dict]:
+    """Every shipped scenario's full campaign with its own settings: restricted places a
+    selected COA sends a unit to, own units standing on a restricted place at a cycle's end,
+    and selected COAs that failed screening or were eliminated (all should be zero)."""
+    rows = []
+    for name, _ in list_scenarios():
+        scenario = load_scenario(resolve_scenario(name))
+        restricted = {s.id: set(s.mission.constraints.restricted_places) for s in scenario.sides}
+        sides = {u.id: u.side for u in scenario.units}
+        started = time.perf_counter()
+        aar = run_campaign(scenario, workers=workers)
+        seconds = time.perf_counter() - started
+        sent, standing, failed, decisions = 0, 0, 0, 0
+        for cycle in aar.cycles:
+            for side, plan in cycle.plans.items():
+                chosen = plan.selected
+                if chosen is None:
+                    continue
+                decisions += 1
+                sent += sum(t.target in restricted[side] for t in chosen.tasks if t.target)
+                failed += not all(chosen.screening.values()) or bool(
+                    chosen.scores and chosen.scores.eliminated
+                )
+            standing += sum(
+                u.place in restricted[sides[uid]]
+                for uid, u in cycle.situation.units.items()
+                if sides[uid] in {s.id for s in scenario.sides if s.planner == "agent"}
+            )
+        rows.append(
+            {
+                "scenario": name,
+                "cycles": len(aar.cycles),
+                "decisions": decisions,
+                "restricted_destinations": sent,
+                "units_on_restricted_places": standing,
+                "selected_failed_screening_or_eliminated": failed,
+                "replications": aar.stats.replications,
+                "seconds": round(seconds, 1),
+            }
+        )
+        print(f"audit {name}: {rows[-1]}", flush=True)
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workers", type=int, default=2)
@@ -353,8 +401,13 @@ def main() -> None:
     )
     if args.quick:
         return
+    audit = audit_campaigns(args.workers)
     results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
-    results["planning"] = {"decisions": decisions, "baltic_vs_nearest": baltic}
+    results["planning"] = {
+        "decisions": decisions,
+        "baltic_vs_nearest": baltic,
+        "campaign_audit": audit,
+    }
     RESULTS.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
 
 

@@ -1,7 +1,9 @@
-"""Engine benchmark: event rate against bare SimPy, replication throughput, scale and memory.
+"""Engine and wargaming benchmark: speed-up against the baseline engine, one OODA cycle's wall
+time per scenario, event rate beside bare SimPy, replication throughput, scale and memory.
 
-Run with `make bench` (or `python bench/run.py [--quick]`). Prints tables and merges an
-"engine" entry into bench/results.json. Every figure is a median of repeated runs, and every
+Run with `make bench` (or `python bench/run.py [--quick]`). Prints tables and merges the
+"engine" entry and the `engine_speedup`, `cycle_seconds` and `bit_identical` keys of the
+"wargaming" entry into bench/results.json. Every figure is a median of repeated runs, and every
 comparison is made within the same run (ratios), because these machines are noisy.
 """
 
@@ -13,6 +15,7 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import NamedTuple
@@ -23,8 +26,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from scenarios import resolve_scenario  # noqa: E402
-from sim._random import splitmix64  # noqa: E402
-from sim.engine import Simulation, _Phased, apply_orders  # noqa: E402
+from sim.engine import Simulation, apply_orders  # noqa: E402
+from sim.engine.combat import Combat  # noqa: E402
+from sim.engine.logistics import Logistics  # noqa: E402
+from sim.engine.sensing import Sensing  # noqa: E402
 from sim.montecarlo import replicate  # noqa: E402
 from sim.scenario import load_scenario  # noqa: E402
 from sim.state import Tasking, initial_state  # noqa: E402
@@ -54,59 +59,6 @@ def bare_simpy_rate(events: int, processes: int = 100) -> float:
     start = time.perf_counter()
     env.run()
     return processes * per_process / (time.perf_counter() - start)
-
-
-#: How much work each skeleton does per event, cumulatively (see `skeleton_rate`).
-CEILING_STEPS = (
-    "fixed event order: phase + rank priority, yield from",
-    "+ arrival: the unit moves, both places' counts change",
-    "+ contact check at the new place, one keyed draw",
-)
-
-
-def skeleton_rate(events: int, work: int, processes: int = 100) -> float:
-    """Events per second of the smallest model that does the first `work` + 1 steps of
-    `CEILING_STEPS` per event: the best rate any engine scheduling its events as this one does
-    (fixed order, so rebuilt runs equal straight runs) could reach, with no attrition, sensing,
-    supply or terrain at all."""
-    env = simpy.Environment()
-    per_process = events // processes + 1
-    count = {(place, side): 0 for place in "ab" for side in (0, 1)}
-    strength = [1.0] * processes
-
-    def ride(rank: float):
-        yield _Phased(env, 1.0, 4 + rank)
-
-    def unit(index: int):
-        side, here = index % 2, "a"
-        count[here, side] += 1
-        for step in range(per_process):
-            yield from ride(index / processes)
-            if work >= 1:
-                there = "b" if here == "a" else "a"
-                count[here, side] -= 1
-                count[there, side] += 1
-                here = there
-            if work >= 2 and count[here, 1 - side]:
-                strength[index] -= 1e-6 * (splitmix64(index, step) >> 11) / 2**53
-
-    for index in range(processes):
-        env.process(unit(index))
-    start = time.perf_counter()
-    env.run()
-    return processes * per_process / (time.perf_counter() - start)
-
-
-def bench_ceiling(repeats: int, events: int = 30_000) -> list[dict]:
-    """Each skeleton's rate against bare SimPy's, interleaved, medians of `repeats`: the ceiling
-    on the engine/bare ratio for any engine that does at least that much per event."""
-    rows = []
-    for work, step in enumerate(CEILING_STEPS):
-        ratios = []
-        for _ in range(repeats):
-            ratios.append(skeleton_rate(events, work) / bare_simpy_rate(events))
-        rows.append({"per_event": step, "ratio": round(statistics.median(ratios), 3)})
-    return rows
 
 
 class EngineRun(NamedTuple):
@@ -183,9 +135,13 @@ def bench_event_rate(repeats: int, names=EVENT_RATE_SCENARIOS) -> list[dict]:
 
 #: Engine work timed by `bench_time_shares`: synchronous methods, none calling another listed.
 TIMED_WORK = {
-    "sensing": ("_scan",),
-    "battles": ("_exchange", "_break_contact"),
-    "logistics": ("_consume_and_request", "_deliver", "_interdiction"),
+    "sensing": ((Sensing, "scan"),),
+    "battles": ((Combat, "_exchange"), (Combat, "_break_contact")),
+    "logistics": (
+        (Logistics, "_consume_and_request"),
+        (Logistics, "_deliver"),
+        (Logistics, "_interdiction"),
+    ),
 }
 
 
@@ -199,14 +155,14 @@ def bench_time_shares(names=EVENT_RATE_SCENARIOS) -> list[dict]:
         spent = dict.fromkeys(TIMED_WORK, 0.0)
         originals = {}
         for part, methods in TIMED_WORK.items():
-            for method in methods:
-                originals[method] = getattr(Simulation, method)
-                setattr(Simulation, method, _timed(originals[method], spent, part))
+            for owner, method in methods:
+                originals[owner, method] = getattr(owner, method)
+                setattr(owner, method, _timed(originals[owner, method], spent, part))
         try:
             run = engine_run(scenario, scripted_orders(scenario), scenario.settings.horizon_hours)
         finally:
-            for method, original in originals.items():
-                setattr(Simulation, method, original)
+            for (owner, method), original in originals.items():
+                setattr(owner, method, original)
         simpy_s = run.events / statistics.median(
             bare_simpy_rate(max(run.events, 1000)) for _ in range(3)
         )
@@ -295,34 +251,208 @@ def bench_scale(sizes: list[int], hours: float) -> list[dict]:
     return rows
 
 
+#: The engine the speed-up is measured against (issue 16: main when the work started).
+BASELINE_COMMIT = "927a2df"
+#: (scenario, hours, replications per batch) of the lookahead wargames timed against it.
+SPEEDUP_CASES = (("baltic_corps", 48.0, 6), ("tutorial", 48.0, 20))
+JOB = ROOT / "bench" / "engine_job.py"
+
+
+def export_baseline(folder: Path) -> Path:
+    """The baseline commit's tree, exported with `git archive` into `folder`."""
+    archive = subprocess.run(
+        ["git", "archive", BASELINE_COMMIT], cwd=ROOT, capture_output=True, check=True
+    )
+    subprocess.run(["tar", "-x", "-C", str(folder)], input=archive.stdout, check=True)
+    return folder
+
+
+def _job(tree: Path, *args: str) -> dict:
+    done = subprocess.run(
+        [sys.executable, str(JOB), str(tree), *args],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+    )
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def bench_engine_speedup(baseline: Path, rounds: int) -> list[dict]:
+    """Per case: seconds per lookahead replication of the baseline and the current engine,
+    each in its own subprocess, alternating, `rounds` times; the ratio of the medians."""
+    rows = []
+    for name, hours, replications in SPEEDUP_CASES:
+        args = ("time", "--scenario", name, "--hours", str(hours))
+        args += ("--replications", str(replications), "--repeats", "3")
+        old, new = [], []
+        for _ in range(rounds):
+            old.append(_job(baseline, *args))
+            new.append(_job(ROOT, *args))
+        chain_args = ("chain", "--scenario", name, "--hours", str(hours))
+        chain = _job(ROOT, *chain_args, "--replications", str(replications))
+
+        def median(runs: list[dict], key: str) -> float:
+            return statistics.median(run[key] for run in runs)
+
+        rows.append(
+            {
+                "scenario": name,
+                "hours": hours,
+                "baseline_commit": BASELINE_COMMIT,
+                "baseline_s_per_replication": round(median(old, "seconds_per_replication"), 5),
+                "current_s_per_replication": round(median(new, "seconds_per_replication"), 5),
+                "ratio": round(
+                    median(old, "seconds_per_replication") / median(new, "seconds_per_replication"),
+                    2,
+                ),
+                "cpu_ratio": round(
+                    median(old, "cpu_seconds_per_replication")
+                    / median(new, "cpu_seconds_per_replication"),
+                    2,
+                ),
+                "events_per_replication": {
+                    "baseline": old[0]["events_per_replication"],
+                    "current": new[0]["events_per_replication"],
+                },
+                # The exact chain alone, replayed on this run's battle steps.
+                "python_chain_s_per_replication": round(
+                    chain["python_chain_seconds_per_replication"], 5
+                ),
+                "compiled_chain_s_per_replication": round(
+                    chain["compiled_chain_seconds_per_replication"], 5
+                ),
+                "battle_steps_per_replication": chain["steps"],
+                "rounds": rounds,
+            }
+        )
+    return rows
+
+
+def bench_bit_identity(baseline: Path) -> dict:
+    """Digests of final states (bench/engine_job.py digest) of both engines, compared."""
+    old, new = _job(baseline, "digest"), _job(ROOT, "digest")
+    differ = sorted(case for case in old if old[case] != new.get(case))
+    return {"baseline_commit": BASELINE_COMMIT, "cases": len(old), "differ": differ}
+
+
+_CYCLE_CHILD = """
+import json, statistics, sys, time
+sys.path.insert(0, {root!r})
+from bench.run import bare_simpy_rate
+from doctrine import default_index
+from planner.campaign import run_campaign
+from scenarios import resolve_scenario
+from sim.scenario import load_scenario
+scenario = load_scenario(resolve_scenario({name!r}))
+index = default_index()
+start = time.perf_counter()
+aar = run_campaign(scenario, cycles=1, workers={workers}, index=index)
+seconds = time.perf_counter() - start
+bare = statistics.median(bare_simpy_rate(20_000) for _ in range(3))
+replications = aar["stats"]["replications"]
+print(json.dumps({{"seconds": seconds, "bare": bare, "replications": replications}}))
+"""
+
+
+def bench_cycle_seconds(repeats: int) -> list[dict]:
+    """Wall time of one full OODA cycle, `run_campaign(scenario, cycles=1, workers=w)`, per
+    shipped scenario on 1 and 2 workers (each run in a fresh process, after loading the
+    scenario and the doctrine index), with bare SimPy's event rate measured right after."""
+    rows = []
+    for name in shipped_scenarios():
+        for workers in (1, 2):
+            runs = []
+            for _ in range(repeats):
+                code = _CYCLE_CHILD.format(root=str(ROOT), name=name, workers=workers)
+                done = subprocess.run(
+                    [sys.executable, "-c", code], capture_output=True, text=True, check=True
+                )
+                runs.append(json.loads(done.stdout.strip().splitlines()[-1]))
+            rows.append(
+                {
+                    "scenario": name,
+                    "workers": workers,
+                    "seconds": round(statistics.median(r["seconds"] for r in runs), 3),
+                    "bare_simpy_events_per_s": round(statistics.median(r["bare"] for r in runs)),
+                    "replications": runs[0]["replications"],
+                    "repeats": repeats,
+                }
+            )
+    return rows
+
+
+def shipped_scenarios() -> list[str]:
+    """Names of the shipped scenarios."""
+    return sorted(path.stem for path in (ROOT / "scenarios").glob("*.yaml"))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="smaller sizes, fewer repeats")
     parser.add_argument(
-        "--results", type=Path, default=RESULTS, help="JSON file to merge the 'engine' key into"
+        "--results", type=Path, default=RESULTS, help="JSON file to merge the results into"
     )
     args = parser.parse_args()
     repeats = 3 if args.quick else 5
+    load_before = os.getloadavg()[0]  # the machine is shared: say how busy it was
+    with tempfile.TemporaryDirectory() as folder:
+        baseline = export_baseline(Path(folder))
+        identity = bench_bit_identity(baseline)
+        speedup = bench_engine_speedup(baseline, rounds=3 if args.quick else 5)
+    cycles = bench_cycle_seconds(1 if args.quick else 3)
     event_rate = bench_event_rate(repeats)
     shares = bench_time_shares()
-    ceiling = bench_ceiling(repeats)
     reps = bench_replications(20 if args.quick else 60, 3)
     sizes = [500, 1000] if args.quick else [500, 1000, 5000]
     scale = bench_scale(sizes, hours=24.0)
+    load = {"before": round(load_before, 2), "after": round(os.getloadavg()[0], 2)}
     engine = {
         "machine_cores": os.cpu_count(),
+        "machine_load_1min": load,
         "event_rate": event_rate,
         "time_shares": shares,
-        "ceiling": ceiling,
         "replications": reps,
         "scale": scale,
     }
     existing = json.loads(args.results.read_text()) if args.results.exists() else {}
     existing["engine"] = engine
+    wargaming = existing.setdefault("wargaming", {})  # other keys (selection) are kept
+    wargaming.update(
+        {
+            "engine_speedup": speedup,
+            "cycle_seconds": cycles,
+            "bit_identical": identity,
+            "machine_load_1min": load,
+        }
+    )
     tmp = args.results.with_name(args.results.name + ".tmp")
     tmp.write_text(json.dumps(existing, indent=2, sort_keys=True) + "\n")
     os.replace(tmp, args.results)
 
+    print(
+        f"{'lookahead wargame vs ' + BASELINE_COMMIT:30} {'hours':>5} {'base s/rep':>11} "
+        f"{'now s/rep':>10} {'ratio':>6} {'cpu ratio':>9} {'Python chain s/rep':>19}"
+    )
+    for row in speedup:
+        print(
+            f"{row['scenario']:30} {row['hours']:>5g} {row['baseline_s_per_replication']:>11} "
+            f"{row['current_s_per_replication']:>10} {row['ratio']:>6} {row['cpu_ratio']:>9} "
+            f"{row['python_chain_s_per_replication']:>19}"
+        )
+    print(
+        f"final states bit-identical to {BASELINE_COMMIT}: "
+        f"{identity['cases'] - len(identity['differ'])} of {identity['cases']} cases"
+        + (f" (differ: {', '.join(identity['differ'])})" if identity["differ"] else "")
+    )
+    print()
+    print(f"{'one OODA cycle':24} {'workers':>7} {'wall s':>8} {'reps':>6} {'bare SimPy ev/s':>16}")
+    for row in cycles:
+        print(
+            f"{row['scenario']:24} {row['workers']:>7} {row['seconds']:>8} "
+            f"{row['replications']:>6} {row['bare_simpy_events_per_s']:>16,}"
+        )
+    print()
     print(
         f"{'event rate, median of ' + str(repeats):24} {'units':>5} {'hours':>5} {'events':>7} "
         f"{'build s':>8} {'engine ev/s':>12} {'bare SimPy ev/s':>16} {'ratio':>6}"
@@ -342,10 +472,6 @@ def main() -> None:
         cells = (f"{r['us_per_event'][part]:>9} ({r['share'][part]:>5.1%})" for r in shares)
         print(f"{part:40}", *(f"{c:>18}" for c in cells))
     print()
-    print(f"{'ceiling: a skeleton doing only this per event':60} {'ratio to bare':>14}")
-    for row in ceiling:
-        print(f"{row['per_event']:60} {row['ratio']:>14}")
-    print()
     print(f"{'measure':44} {'value':>14}")
     print(f"{'replications/s serial':44} {reps['serial_per_s']:>14}")
     print(f"{'replications/s 2 workers':44} {reps['two_workers_per_s']:>14}")
@@ -355,6 +481,7 @@ def main() -> None:
             f"{'synthetic ' + str(row['units']) + ' units, 24 h: wall s / peak MB':44} "
             f"{row['wall_s']:>6} / {row['peak_mb']:>6}"
         )
+    print(f"load average (1 min) before / after: {load['before']} / {load['after']}")
     print(f"wrote {args.results}")
 
 

@@ -9,6 +9,7 @@ are relative to the enemy strength the side had seen, the observed ones to the t
 
 from __future__ import annotations
 
+from planner.context import lookahead_hours
 from planner.record import AfterActionRecord, Assessment, CycleRecord, Finding, ForecastCheck
 from sim.scenario import Scenario
 
@@ -25,21 +26,16 @@ def assess(aar: AfterActionRecord, scenario: Scenario) -> Assessment:
     return Assessment(findings=findings, forecasts=checks)
 
 
-def _lookahead(scenario: Scenario) -> float:
-    settings = scenario.settings
-    return settings.planning.lookahead_hours or 2 * settings.cycle_hours
-
-
 def forecast_checks(aar: AfterActionRecord, scenario: Scenario) -> list[ForecastCheck]:
     """Per cycle and planning side: the selected COA's forecast and the observed outcome."""
     checks = []
     horizon = scenario.settings.horizon_hours
     for index, cycle in enumerate(aar.cycles):
         before = aar.cycles[index - 1].situation.strength if index else aar.outcome.initial_strength
-        until = min(cycle.start_hour + _lookahead(scenario), horizon)
-        inside = [c for c in aar.cycles[index:] if c.end_hour <= until + 1e-9] or [cycle]
-        observed = inside[-1]
         for side, plan in cycle.plans.items():
+            until = min(cycle.start_hour + lookahead_hours(scenario, side), horizon)
+            inside = [c for c in aar.cycles[index:] if c.end_hour <= until + 1e-9] or [cycle]
+            observed = inside[-1]
             chosen = plan.selected
             if chosen is None or chosen.scores is None:
                 continue

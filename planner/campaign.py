@@ -6,6 +6,8 @@ each cycle, or when a SQLite checkpoint file is given), streams it, and builds t
 
 from __future__ import annotations
 
+import contextlib
+import math
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
@@ -22,14 +24,26 @@ from planner.record import AfterActionRecord
 from planner.state import PlannerContext
 from sim._random import key_seed
 from sim.engine import Simulation
+from sim.executor import dask_client
 from sim.scenario import Scenario
 from sim.state import initial_state
 from sim.theater import Theater
 
-__all__ = ["run_campaign"]
+__all__ = ["decision_steps", "run_campaign"]
 
 Approver = Callable[[dict[str, Any]], dict[str, str]]
 Progress = Callable[[str, dict[str, Any]], None]
+
+
+def decision_steps(scenario: Scenario) -> int:
+    """Steps of the loop over a whole campaign: the distinct hours at which some side
+    decides (each side every `cycle_hours` from H+0) before the horizon."""
+    settings = scenario.settings
+    hours: set[float] = set()
+    for side in scenario.sides:
+        cycle = side.cycle_hours or settings.cycle_hours
+        hours |= {round(k * cycle, 9) for k in range(math.ceil(settings.horizon_hours / cycle))}
+    return len(hours)
 
 
 def run_campaign(
@@ -41,6 +55,7 @@ def run_campaign(
     drafters: dict[str, Drafter | LLMDrafter] | None = None,
     index: DoctrineIndex | None = None,
     workers: int = 1,
+    scheduler: str | None = None,
     replications: int | None = None,
     approver: Approver | None = None,
     checkpoint: Path | None = None,
@@ -64,8 +79,11 @@ def run_campaign(
             thread resumes where the last run stopped.
         progress: called as (node name, update) after every node.
         weights: decision-matrix weights (default: the scenario's `planning.weights`).
+        scheduler: Dask scheduler address, or "local" for a local cluster of `workers`
+            processes, to run the wargames on (held for the whole campaign).
     """
     seed = scenario.settings.seed if seed is None else seed
+    cluster = contextlib.ExitStack()
     context = PlannerContext(
         scenario=scenario,
         theater=Theater(scenario),
@@ -74,6 +92,7 @@ def run_campaign(
         drafter=drafter or DoctrineDrafter(),
         drafters=dict(drafters or {}),
         workers=workers,
+        scheduler=cluster.enter_context(dask_client(scheduler, workers)) if scheduler else None,
         replications=replications,
         max_cycles=cycles,
         approve=approver is not None,
@@ -88,7 +107,7 @@ def run_campaign(
     else:
         saver = InMemorySaver() if approver is not None else None
     graph = ooda_graph.compile(checkpointer=saver)
-    most_cycles = cycles or int(scenario.settings.horizon_hours / scenario.settings.cycle_hours) + 1
+    most_cycles = cycles or decision_steps(scenario) + 1
     # Sides plan one after the other (max_concurrency 1): each staff's wargames already use
     # every worker, and node times then add up to the wall time.
     config = {
@@ -121,6 +140,7 @@ def run_campaign(
             answer = approver(interrupted) if approver else {}
             payload = Command(resume=answer or {"__approved__": True})
     finally:
+        cluster.close()
         if connection is not None:
             connection.close()
     return build_aar(

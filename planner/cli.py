@@ -232,6 +232,13 @@ def run(
         ),
     ] = False,
     workers: Annotated[int, typer.Option(min=1, help="Processes for wargaming.")] = 1,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            help="Dask scheduler address (tcp://host:port) to run the wargames on a cluster, "
+            "or 'local' for a local Dask cluster of --workers processes."
+        ),
+    ] = None,
     replications: Annotated[
         int | None,
         typer.Option(min=1, help="Cap per COA (selection sizes the budget below it)."),
@@ -250,7 +257,7 @@ def run(
     ] = None,
 ) -> None:
     """Run OODA cycles on a scenario and write the after-action record (aar.json, aar.md)."""
-    from planner.campaign import run_campaign
+    from planner.campaign import decision_steps, run_campaign
     from planner.llm import RunStopped
 
     loaded = _load(scenario)
@@ -273,7 +280,7 @@ def run(
             "doctrine": [str(folder.resolve()) for folder in doctrine],
         }
         recorder.write(_header(scenario, drafters, options).model_dump(mode="json"))
-    total = cycles or int(loaded.settings.horizon_hours / loaded.settings.cycle_hours + 0.999)
+    total = cycles or decision_steps(loaded)
     show = sys.stderr.isatty()
     with Progress(
         TextColumn("{task.description}"),
@@ -302,6 +309,7 @@ def run(
                 drafters=drafters,
                 index=index,
                 workers=workers,
+                scheduler=scheduler,
                 replications=replications,
                 approver=_ask_commander if approve else None,
                 checkpoint=checkpoint,
@@ -311,6 +319,12 @@ def run(
         except RunStopped as stop:  # a chat model that cannot be reached on the first call
             _say_error(str(stop))
             raise typer.Exit(EXIT_BAD_INPUT) from None
+        except ImportError:
+            _say_error("--scheduler needs the cluster extra: pip install 'ooda-forge[cluster]'")
+            raise typer.Exit(2) from None
+        except OSError as problem:  # scheduler unreachable (distributed raises OSError)
+            _say_error(f"cannot reach the Dask scheduler {scheduler}: {problem}")
+            raise typer.Exit(2) from None
         finally:
             if recorder is not None:
                 recorder.close()

@@ -18,7 +18,15 @@ from sim.scenario import Scenario
 from sim.state import UnitState, WorldState
 from sim.theater import Theater
 
-__all__ = ["DraftingContext"]
+__all__ = ["DraftingContext", "lookahead_hours"]
+
+
+def lookahead_hours(scenario: Scenario, side: str) -> float:
+    """How far ahead a side wargames its COAs: `planning.lookahead_hours`, or two of its own
+    decision cycles."""
+    settings = scenario.settings
+    cycle = scenario.side(side).cycle_hours or settings.cycle_hours
+    return settings.planning.lookahead_hours or 2 * cycle
 
 
 @dataclass
@@ -73,8 +81,7 @@ class DraftingContext:
     @cached_property
     def lookahead_hours(self) -> float:
         """How far ahead the COAs are wargamed."""
-        settings = self.scenario.settings
-        return settings.planning.lookahead_hours or 2 * settings.cycle_hours
+        return lookahead_hours(self.scenario, self.side)
 
     def units_of(self, element: Element) -> list[UnitState]:
         """The element's units in the believed world."""

@@ -16,12 +16,14 @@ acceptable, and a COA the procedure eliminated is never selected.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import asdict
 
 import numpy as np
 
 from planner.analysis import MissionAnalysis
 from planner.coa import COA
 from planner.selection import PROCEDURE, SelectionRecord, kn_plus_plus
+from sim.executor import Scheduler
 from sim.montecarlo import ReplicationResult, mean_interval, replicate, wilson_interval
 from sim.scenario import PlanningSettings, Scenario
 from sim.state import Tasking, WorldState
@@ -69,6 +71,7 @@ class Wargame:
         seed: int,
         weights: Weights,
         workers: int = 1,
+        scheduler: Scheduler | None = None,
     ):
         self.scenario = scenario
         self.believed = believed
@@ -78,35 +81,76 @@ class Wargame:
         self.seed = seed
         self.weights = weights
         self.workers = workers
+        self.scheduler = scheduler  # a Dask client to run the replications on, if any
         self.plans, self.plan_weights = enemy_plans(analysis)
         mission = scenario.side(self.side).mission
         self.limit = mission.constraints.max_loss_fraction
         self.restricted = {self.side: frozenset(mission.constraints.restricted_places)}
-        self.runs = 0
+        self.runs = 0  # engine runs made (replications x enemy courses), cached ones not again
+        self._done: dict[tuple, list[ReplicationResult]] = {}  # (orders, r) -> per course
+
+    def export(self) -> list[dict]:
+        """The replications run so far, JSON-ready (to carry them from one step to the next)."""
+        return [
+            {
+                "orders": [list(o) for o in sorted(key, key=repr)],
+                "replication": r,
+                "results": [asdict(x) for x in rows],
+            }
+            for (key, r), rows in self._done.items()
+        ]
+
+    def restore(self, exported: list[dict]) -> None:
+        """Take back replications `export` gave (same believed world, enemy courses and seed)."""
+        for item in exported:
+            key = frozenset(tuple(o) for o in item["orders"])
+            results = [ReplicationResult(**x) for x in item["results"]]
+            self._done[key, item["replication"]] = results
 
     def run(
         self, coas: Sequence[COA], first: int, count: int
     ) -> list[list[list[ReplicationResult]]]:
-        """Replications first .. first+count-1 of each COA: per COA, per enemy course."""
-        plans = [coa.taskings() + enemy for coa in coas for enemy in self.plans]
-        batch = replicate(
-            self.scenario,
-            self.believed,
-            plans,
-            side=self.side,
-            until=self.until,
-            replications=count,
-            seed=self.seed,
-            workers=self.workers,
-            restricted=self.restricted,
-            first_replication=first,
-        )
+        """Replications first .. first+count-1 of each COA: per COA, per enemy course.
+
+        A replication is a pure function of the orders and its index (common random numbers),
+        so results are kept: a COA wargamed again (a contender after the revision search, or
+        a candidate that is the same plan) costs only the replications not run before.
+        """
+        wanted = range(first, first + count)
+        keys = [coa.unit_signature() for coa in coas]
+        missing = [
+            i for i, key in enumerate(keys) if any((key, r) not in self._done for r in wanted)
+        ]
+        todo = list(dict.fromkeys(keys[i] for i in missing))
         courses = len(self.plans)
-        results: list[list[list[ReplicationResult]]] = [[[] for _ in range(courses)] for _ in coas]
-        for result in batch:
-            results[result.plan // courses][result.plan % courses].append(result)
-        self.runs += len(batch)
-        return results
+        if todo:
+            orders = {keys[i]: coas[i].taskings() for i in missing}
+            plans = [orders[key] + enemy for key in todo for enemy in self.plans]
+            batch = replicate(
+                self.scenario,
+                self.believed,
+                plans,
+                side=self.side,
+                until=self.until,
+                replications=count,
+                seed=self.seed,
+                workers=self.workers,
+                restricted=self.restricted,
+                first_replication=first,
+                scheduler=self.scheduler,
+            )
+            fresh: dict[tuple, list[list[ReplicationResult]]] = {}
+            for result in batch:
+                key = todo[result.plan // courses]
+                fresh.setdefault((key, result.replication), [[] for _ in range(courses)])
+                fresh[key, result.replication][result.plan % courses] = [result]
+            for (key, replication), rows in fresh.items():
+                self._done[key, replication] = [row[0] for row in rows]
+            self.runs += len(batch)
+        return [
+            [[self._done[key, r][course] for r in wanted] for course in range(courses)]
+            for key in keys
+        ]
 
     def utilities(self, per_course: list[list[ReplicationResult]]) -> list[float]:
         """Per replication, the value against every enemy course, weighted (no penalty)."""

@@ -1,6 +1,9 @@
 """The OODA loop as a LangGraph state graph, with the MDMP as one staff subgraph per side.
 
-observe -> staff (per agent side, fanned out with `Send`) -> approve -> orders -> act -> repeat.
+observe -> staff (per deciding side, fanned out with `Send`) -> approve -> orders -> act ->
+repeat. Each side decides on its own cycle (`sides[].cycle_hours`) and its orders take effect
+after its decision delay (`sides[].decision_delay_hours`); between decisions it acts on its last
+orders and its picture ages. The loop advances to the next decision of any side.
 Each side's staff works through the MDMP steps as separate, checkpointed nodes: mission
 analysis -> COA development -> screening -> wargaming -> revision -> comparison. The sides plan
 independently from their own perceived pictures; their plans merge by side.
@@ -11,6 +14,7 @@ from __future__ import annotations
 import functools
 import time
 from collections.abc import Callable
+from dataclasses import asdict, replace
 from typing import Any, Literal
 
 from langgraph.graph import END, START, StateGraph
@@ -20,7 +24,7 @@ from langgraph.types import Send, interrupt
 from planner.agent import unknown_citations
 from planner.analysis import MissionAnalysis, analyse
 from planner.coa import COA
-from planner.context import DraftingContext
+from planner.context import DraftingContext, lookahead_hours
 from planner.decide import Wargame, decision_matrix, wargame
 from planner.drafters import LLMDrafter, finalize_drafts
 from planner.events import cycle_events
@@ -46,24 +50,36 @@ def agent_sides(scenario) -> list[str]:
 
 # ------------------------------------------------------------------ the OODA loop
 def observe(state: OODAState, runtime: Runtime[PlannerContext]) -> dict:
-    """Each planning side's perceived picture, from its own sensors' reports only."""
+    """The perceived picture of each side whose decision is due, from its own sensors'
+    reports only."""
     ctx = runtime.context
     world = WorldState.from_dict(state["world"])
+    due = state.get("next_decision", {})
+    deciding = [
+        side for side in agent_sides(ctx.scenario) if due.get(side, 0.0) <= world.hour + 1e-9
+    ]
     return {
+        "deciding": deciding,
         "pictures": {
-            side: perceived_state(ctx.scenario, world, side).to_dict()
-            for side in agent_sides(ctx.scenario)
-        }
+            side: perceived_state(ctx.scenario, world, side).to_dict() for side in deciding
+        },
     }
 
 
 def _to_staffs(state: OODAState) -> list[Send]:
-    """One staff per planning side, each with only its own picture."""
+    """One staff per deciding side, each with only its own picture."""
     cycle = state.get("cycle", 0)
+    pictures = state.get("pictures", {})
     return [
-        Send("staff", {"side": side, "cycle": cycle, "picture": picture})
-        for side, picture in sorted(state.get("pictures", {}).items())
+        Send("staff", {"side": side, "cycle": cycle, "picture": pictures[side]})
+        for side in sorted(state.get("deciding", []))
     ] or [Send("approve", state)]
+
+
+def _deciding_plans(state: OODAState) -> dict[str, dict[str, Any]]:
+    """The plans made at this step (the state keeps every side's last plan)."""
+    deciding = set(state.get("deciding", []))
+    return {side: plan for side, plan in state.get("plans", {}).items() if side in deciding}
 
 
 def approve(state: OODAState, runtime: Runtime[PlannerContext]) -> dict:
@@ -75,13 +91,13 @@ def approve(state: OODAState, runtime: Runtime[PlannerContext]) -> dict:
             "cycle": state.get("cycle", 0),
             "plans": {
                 side: {"selected_coa": plan["selected_coa"], "matrix": plan["matrix"]}
-                for side, plan in state.get("plans", {}).items()
+                for side, plan in _deciding_plans(state).items()
             },
         }
     )
     plans = {}
     for side, choice in (answer or {}).items():
-        plan = state.get("plans", {}).get(side)
+        plan = _deciding_plans(state).get(side)
         if plan is None:
             continue
         ids = {coa["id"] for coa in plan["coas"]}
@@ -93,7 +109,7 @@ def approve(state: OODAState, runtime: Runtime[PlannerContext]) -> dict:
 def orders(state: OODAState, runtime: Runtime[PlannerContext]) -> dict:
     """OPORD paragraph 3 and the synchronisation matrix of each side's selected COA."""
     plans = {}
-    for side, plan in state.get("plans", {}).items():
+    for side, plan in _deciding_plans(state).items():
         chosen = next((c for c in plan["coas"] if c["id"] == plan["selected_coa"]), None)
         if chosen is not None:
             written = write_orders(COA.model_validate(chosen), runtime.context.scenario)
@@ -102,25 +118,36 @@ def orders(state: OODAState, runtime: Runtime[PlannerContext]) -> dict:
 
 
 def act(state: OODAState, runtime: Runtime[PlannerContext]) -> dict:
-    """Run the chosen COAs (phase by phase) and any scripted orders on the ground truth for
-    one cycle."""
+    """Run the orders in force (each side's chosen COA, phase by phase, from its decision
+    delay on) and any scripted orders on the ground truth, up to the next decision of any
+    side."""
     ctx = runtime.context
     scenario, theater = ctx.scenario, ctx.theater
     world = WorldState.from_dict(state["world"])
     start = world.hour
-    end = min(start + scenario.settings.cycle_hours, scenario.settings.horizon_hours)
-    chosen: list[Tasking] = []
-    plans = state.get("plans", {})
-    for plan in plans.values():
-        for coa in plan["coas"]:
-            if coa["id"] == plan["selected_coa"]:
-                chosen += COA.model_validate(coa).taskings()
+    plans = _deciding_plans(state)
+    in_force = dict(state.get("orders_in_force", {}))
+    next_decision = dict(state.get("next_decision", {}))
+    for side, plan in plans.items():
+        chosen = next((c for c in plan["coas"] if c["id"] == plan["selected_coa"]), None)
+        delay = scenario.side(side).decision_delay_hours
+        orders = COA.model_validate(chosen).taskings() if chosen else []
+        in_force[side] = [
+            asdict(replace(t, at_hour=max(start, t.at_hour or start) + delay)) for t in orders
+        ]
+    for side in state.get("deciding", []):
+        next_decision[side] = start + ctx.cycle_hours(side)
+    horizon = scenario.settings.horizon_hours
+    end = min(min(next_decision.values(), default=start + scenario.settings.cycle_hours), horizon)
+    due = [
+        Tasking(**t) for orders in in_force.values() for t in orders if start <= t["at_hour"] < end
+    ]
     restricted = {s.id: frozenset(s.mission.constraints.restricted_places) for s in scenario.sides}
     scripted = {s.id for s in scenario.sides if s.planner == "scripted"}
     # The event log compares the world before and after; its copy carries the orders given
-    # at the cycle's start, as the engine sees them (air taskings are read from it).
+    # at the step's start, as the engine sees them (air taskings are read from it).
     before = world.clone()
-    apply_orders(scenario, theater, before, [t for t in chosen if (t.at_hour or start) <= start])
+    apply_orders(scenario, theater, before, [t for t in due if t.at_hour <= start])
     events = run_scripted(
         scenario,
         theater,
@@ -129,7 +156,7 @@ def act(state: OODAState, runtime: Runtime[PlannerContext]) -> dict:
         end,
         key_seed(ctx.seed, "truth"),
         order_sides=scripted,
-        taskings=chosen,
+        taskings=due,
         restricted=restricted,
     )
     cycle = state.get("cycle", 0)
@@ -161,6 +188,8 @@ def act(state: OODAState, runtime: Runtime[PlannerContext]) -> dict:
     return {
         "world": world.to_dict(),
         "cycle": cycle + 1,
+        "next_decision": next_decision,
+        "orders_in_force": in_force,
         "history": [record],
         "stats": {"events": events},
         "done": done,
@@ -208,7 +237,7 @@ def coa_development(state: StaffState, runtime: Runtime[PlannerContext]) -> dict
     drafting = _drafting(state, ctx)
     notes = list(state.get("notes", []))
     coas: list[COA] = []
-    stats: dict[str, float] = {}
+    update: dict[str, Any] = {}
     if isinstance(drafter, LLMDrafter):
         game = _game(state, ctx)
         try:
@@ -220,7 +249,8 @@ def coa_development(state: StaffState, runtime: Runtime[PlannerContext]) -> dict
             agent = AgentRecord(drafter=drafter.name, model=drafter.spec)
             drafts, failure = None, f"{type(err).__name__}: {_short(str(err))}"
             agent.failures.append(failure)
-        stats["replications"] = game.runs
+        # The agent's wargames share the staff's seed: the wargaming step reuses them.
+        update = {"replications": game.export(), "stats": {"replications": game.runs}}
     else:
         agent = AgentRecord(drafter=drafter.name)
         try:
@@ -243,10 +273,10 @@ def coa_development(state: StaffState, runtime: Runtime[PlannerContext]) -> dict
         coas, more = finalize_drafts(ctx.fallback.draft(drafting), drafting, ctx.fallback.name)
         notes += more
     return {
+        **update,
         "coas": _dump(coas),
         "notes": notes,
         "agent": agent.model_dump(mode="json"),
-        "stats": stats,
     }
 
 
@@ -291,15 +321,17 @@ def wargaming(state: StaffState, runtime: Runtime[PlannerContext]) -> dict:
     return {
         "coas": _dump(coas),
         "selection": record.model_dump(mode="json") if record else {},
+        "replications": game.export(),
         "stats": {"replications": game.runs},
     }
 
 
 def _game(state: StaffState, ctx: PlannerContext) -> Wargame:
+    """The side's wargame, with the replications earlier steps already ran."""
     settings = ctx.scenario.settings
     believed = WorldState.from_dict(state["picture"])
-    lookahead = settings.planning.lookahead_hours or 2 * settings.cycle_hours
-    return Wargame(
+    lookahead = lookahead_hours(ctx.scenario, state["side"])
+    game = Wargame(
         ctx.scenario,
         believed,
         MissionAnalysis.model_validate(state["analysis"]),
@@ -307,7 +339,10 @@ def _game(state: StaffState, ctx: PlannerContext) -> Wargame:
         seed=key_seed(ctx.seed, "wargame", state["side"], state.get("cycle", 0)),
         weights=ctx.matrix_weights(),
         workers=ctx.workers,
+        scheduler=ctx.scheduler,
     )
+    game.restore(state.get("replications", []))
+    return game
 
 
 def revision(state: StaffState, runtime: Runtime[PlannerContext]) -> dict:

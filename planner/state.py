@@ -13,6 +13,7 @@ from typing import Annotated, Any, TypedDict
 
 from doctrine import DoctrineIndex
 from planner.drafters import DoctrineDrafter, Drafter, LLMDrafter
+from sim.executor import Scheduler
 from sim.scenario import Scenario
 from sim.theater import Theater
 
@@ -55,6 +56,11 @@ class PlannerContext:
     max_cycles: int | None = None
     approve: bool = False  # pause for the commander's approval each cycle
     weights: dict[str, float] | None = None  # decision-matrix weights (default: the scenario's)
+    scheduler: Scheduler | None = None  # a Dask client for the wargames' replications
+
+    def cycle_hours(self, side: str) -> float:
+        """Hours between a side's decisions."""
+        return self.scenario.side(side).cycle_hours or self.scenario.settings.cycle_hours
 
     def drafter_for(self, side: str) -> Drafter | LLMDrafter:
         """Who drafts `side`'s COAs: its own drafter, else the default."""
@@ -72,6 +78,9 @@ class OODAState(TypedDict, total=False):
 
     world: dict[str, Any]
     cycle: int
+    deciding: list[str]  # the sides that decide at this step of the loop
+    next_decision: dict[str, float]  # side -> hour of its next decision
+    orders_in_force: dict[str, list[dict[str, Any]]]  # side -> its last plan's timed orders
     pictures: dict[str, dict[str, Any]]
     analyses: Annotated[dict[str, dict[str, Any]], merge_by_side]
     plans: Annotated[dict[str, dict[str, Any]], merge_by_side]
@@ -91,6 +100,7 @@ class StaffState(TypedDict, total=False):
     notes: list[str]
     agent: dict[str, Any]  # who drafted, and what a chat-model agent did (record.AgentRecord)
     selection: dict[str, Any]
+    replications: list[dict[str, Any]]  # the wargame's replications, for the later steps
     analyses: dict[str, dict[str, Any]]  # out: {side: analysis record}
     plans: dict[str, dict[str, Any]]  # out: {side: plan record}
     stats: Annotated[dict[str, float], add_stats]

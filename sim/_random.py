@@ -17,6 +17,7 @@ import functools
 import hashlib
 import random
 import struct
+from typing import SupportsFloat
 
 __all__ = ["key_seed", "keyed_rng", "keyed_uniform", "keyed_word", "splitmix64", "stream_key"]
 
@@ -45,6 +46,8 @@ def _index_word(index: object) -> int:
     """A draw's index as a 64-bit word: integers as they are, floats by their bits."""
     if isinstance(index, int):
         return index & _MASK64
+    if not isinstance(index, SupportsFloat):
+        raise TypeError(f"a draw's index must be a number, not {index!r}")
     return struct.unpack("<Q", struct.pack("<d", float(index)))[0]
 
 

@@ -13,18 +13,30 @@ laws reduce to the textbook forms (Lanchester 1916; Taylor, "Lanchester Models o
 Deterministic steps integrate the ODE with fourth-order Runge-Kutta and locate the moment a side
 is annihilated by interpolation. Stochastic steps run the Markov chain exactly (one strength unit
 lost per event, Gillespie's algorithm) while few events are expected in the step, and switch to
-Poisson tau-leaping for large forces where the chain is near its mean.
+Poisson tau-leaping for large forces where the chain is near its mean. `exact_step` runs the
+chain compiled (`sim._chain`, numba) with the very draws of `random.Random(seed)`, so it gives
+the bits the Python chain gives; set OODA_FORGE_PURE_PYTHON=1 to run the Python chain.
 """
 
 from __future__ import annotations
 
+import functools
+import os
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
+from types import ModuleType
 
 import numpy as np
 
-__all__ = ["StepResult", "deterministic_step", "salvo_exchange", "stochastic_step"]
+__all__ = [
+    "StepResult",
+    "deterministic_step",
+    "exact_step",
+    "load_compiled_chain",
+    "salvo_exchange",
+    "stochastic_step",
+]
 
 #: Above this many expected loss events in a step, stochastic steps use tau-leaping.
 EXACT_EVENT_LIMIT = 200
@@ -79,7 +91,8 @@ def _fires(a: Vector, b: Vector, coef_ab: Matrix, coef_ba: Matrix) -> tuple[Fire
     Plain lists are fastest for the usual few units a side; numpy for mass battles.
     """
     if len(coef_ab) * len(coef_ba) > NUMPY_PAIRS:
-        coef_ab, coef_ba = np.asarray(coef_ab, dtype=float), np.asarray(coef_ba, dtype=float)
+        array_ab, array_ba = np.asarray(coef_ab, dtype=float), np.asarray(coef_ba, dtype=float)
+        return _fire(array_ab, len(a), len(b)), _fire(array_ba, len(b), len(a))
     return _fire(coef_ab, len(a), len(b)), _fire(coef_ba, len(b), len(a))
 
 
@@ -227,6 +240,71 @@ def stochastic_step(
             return StepResult(a, b, t / dt)
         rate_a, rate_b = losses_a(fire_on_a.copy(), a), losses_b(fire_on_b.copy(), b)
         total_a, total_b = sum(rate_a), sum(rate_b)
+
+
+#: Per law, whether A's and B's losses are aimed fire (else area fire), as in `_LOSSES`.
+_AIMED = {"square": (True, True), "linear": (False, False), "mixed": (True, False)}
+
+
+def exact_step(
+    law: str,
+    a: Vector,
+    b: Vector,
+    coef_ab: Matrix,
+    coef_ba: Matrix,
+    dt: float,
+    seed: int,
+    arrays: tuple[np.ndarray, np.ndarray] | None = None,
+) -> StepResult:
+    """`stochastic_step` drawing from `random.Random(seed)`: in compiled code for the few units
+    a side usually has (same bits), in Python otherwise. `arrays`: the coefficient matrices
+    as float arrays, if the caller keeps them."""
+    chain = _compiled_chain()
+    if chain is None or law not in _AIMED or len(coef_ab) * len(coef_ba) > NUMPY_PAIRS:
+        return stochastic_step(law, a, b, coef_ab, coef_ba, dt, random.Random(seed))
+    array_a, array_b = np.array(a, dtype=float), np.array(b, dtype=float)
+    if arrays is None:
+        arrays = (np.array(coef_ab, dtype=float), np.array(coef_ba, dtype=float))
+    array_ab, array_ba = arrays
+    if array_ab.shape != (len(a), len(b)) or array_ba.shape != (len(b), len(a)):
+        raise ValueError(f"coefficients {array_ab.shape} for {len(a)}x{len(b)} units")
+    aimed_a, aimed_b = _AIMED[law]
+    status, fraction = chain.run_chain(
+        aimed_a,
+        aimed_b,
+        array_a,
+        array_b,
+        array_ab,
+        array_ba,
+        dt,
+        seed & 0xFFFFFFFF,
+        seed >> 32,
+        float(EXACT_EVENT_LIMIT),
+    )
+    if status == chain.CHAIN_TAU:
+        return stochastic_step(law, a, b, coef_ab, coef_ba, dt, random.Random(seed))
+    ended = fraction if status == chain.CHAIN_ENDED else None
+    return StepResult(array_a.tolist(), array_b.tolist(), ended)
+
+
+def load_compiled_chain() -> None:
+    """Load the compiled chain now (about half a second the first time in a process): before
+    forking workers, so that each inherits it instead of loading it again."""
+    if _compiled_chain() is not None:
+        exact_step("square", [1.0], [1.0], [[0.0]], [[0.0]], 1.0, 0)
+
+
+@functools.cache
+def _compiled_chain() -> ModuleType | None:
+    """The compiled chain, imported on first use (None without numba, or when
+    OODA_FORGE_PURE_PYTHON is set)."""
+    if os.environ.get("OODA_FORGE_PURE_PYTHON"):
+        return None
+    try:
+        from sim import _chain
+    except ImportError:
+        return None
+    return _chain
 
 
 def _choose(rates: Vector, pick: float) -> int:

@@ -18,6 +18,9 @@ from typing import Any
 import numpy as np
 import shapely
 import yaml
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import minimum_spanning_tree
+from scipy.spatial import Delaunay, QhullError, cKDTree
 
 from sim.theater import load_countries
 
@@ -266,28 +269,35 @@ def _sample_land(
 
 
 def _road_edges(lon: np.ndarray, lat: np.ndarray) -> list[tuple[int, int]]:
-    """Minimum spanning tree (Prim, on a local flat projection) plus nearest-neighbour links."""
+    """Euclidean minimum spanning tree (on a local flat projection) plus links to each place's
+    nearest neighbours. The tree is a subgraph of the Delaunay triangulation, so scipy's
+    `minimum_spanning_tree` over the triangulation's edges finds it in O(n log n)."""
     n = len(lon)
-    x = lon * np.cos(np.radians(lat.mean())) * KM_PER_DEGREE
-    y = lat * KM_PER_DEGREE
-    dist = np.hypot(x[:, None] - x[None, :], y[:, None] - y[None, :]).astype(np.float32)
-    edges: set[tuple[int, int]] = set()
-    in_tree = np.zeros(n, dtype=bool)
-    best = np.full(n, np.inf, dtype=np.float32)
-    parent = np.full(n, -1)
-    best[0] = 0.0
-    for _ in range(n):
-        u = int(np.argmin(np.where(in_tree, np.inf, best)))
-        in_tree[u] = True
-        if parent[u] >= 0:
-            edges.add((min(u, int(parent[u])), max(u, int(parent[u]))))
-        closer = ~in_tree & (dist[u] < best)
-        best[closer] = dist[u][closer]
-        parent[closer] = u
+    points = np.column_stack([lon * np.cos(np.radians(lat.mean())), lat]) * KM_PER_DEGREE
+    if n < 2:
+        return []
+    first, second = _delaunay_pairs(points)
+    lengths = np.hypot(*(points[first] - points[second]).T)
+    tree = minimum_spanning_tree(coo_matrix((lengths, (first, second)), shape=(n, n))).tocoo()
+    edges = {(int(min(a, b)), int(max(a, b))) for a, b in zip(tree.row, tree.col, strict=True)}
     k = min(EXTRA_NEIGHBOURS, n - 1)
-    np.fill_diagonal(dist, np.inf)
-    nearest = np.argpartition(dist, k - 1, axis=1)[:, :k] if k > 0 else np.empty((n, 0), int)
-    for a in range(n):
-        for b in nearest[a].tolist():
-            edges.add((min(a, b), max(a, b)))
+    if k > 0:
+        _, nearest = cKDTree(points).query(points, k=k + 1)  # each place itself comes first
+        for a, row in enumerate(nearest.tolist()):
+            for b in row[1:]:
+                edges.add((min(a, b), max(a, b)))
     return sorted(edges)
+
+
+def _delaunay_pairs(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Index pairs (i < j) of the Delaunay triangulation's edges; every pair when there are
+    too few points, or all on a line, to triangulate."""
+    try:
+        simplices = Delaunay(points).simplices
+    except QhullError:
+        pairs = np.array([(i, j) for i in range(len(points)) for j in range(i + 1, len(points))])
+        return pairs[:, 0], pairs[:, 1]
+    sides = np.concatenate([simplices[:, [0, 1]], simplices[:, [1, 2]], simplices[:, [0, 2]]])
+    sides.sort(axis=1)
+    unique = np.unique(sides, axis=0)
+    return unique[:, 0], unique[:, 1]

@@ -1,26 +1,29 @@
-"""Monte Carlo replications of order sets from one world state, serial or in worker processes.
+"""Monte Carlo replications of order sets from one world state, on any executor.
 
 Replication r of every plan uses the same seed (common random numbers), derived from
-(seed, "replication", r) and never from the worker, so serial and parallel runs agree exactly.
-Each worker receives the scenario, state and plans once (pool initializer) and runs chunks of
-replications, returning compact records.
+(seed, "replication", r) and never from the worker, so serial, process-pool and Dask runs agree
+exactly. Runs go through `sim.executor.run_chunks`: the scenario, state and plans reach each
+worker once, replications go in chunks, and compact records come back.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+from scipy.stats import t as student_t
 
 from sim._random import key_seed
+from sim.attrition import load_compiled_chain
+from sim.executor import Scheduler, run_chunks
 from sim.outcome import evaluate
 from sim.runner import run_scripted
 from sim.scenario import Scenario
 from sim.state import Tasking, WorldState
 from sim.theater import Theater
 
-__all__ = ["ReplicationResult", "replicate", "wilson_interval", "mean_interval"]
+__all__ = ["ReplicationResult", "mean_interval", "replicate", "wilson_interval"]
 
 
 @dataclass(frozen=True)
@@ -37,8 +40,10 @@ class ReplicationResult:
     events: int
 
 
-@dataclass(frozen=True)
+@dataclass
 class _Job:
+    """What every replication of a batch shares; a worker builds the theater once."""
+
     scenario: Scenario
     state: WorldState
     plans: Sequence[Sequence[Tasking]]
@@ -46,19 +51,19 @@ class _Job:
     until: float
     seed: int
     restricted: dict[str, frozenset[str]]
+    theater: Theater | None = field(default=None, compare=False)
+
+    def __getstate__(self) -> dict:
+        return {**self.__dict__, "theater": None}  # rebuilt on the worker, not shipped
+
+    def the_theater(self) -> Theater:
+        if self.theater is None:
+            self.theater = Theater(self.scenario)
+        return self.theater
 
 
-_WORKER: dict[str, object] = {}
-
-
-def _init_worker(job: _Job) -> None:
-    _WORKER["job"] = job
-    _WORKER["theater"] = Theater(job.scenario)
-
-
-def _run_chunk(pairs: list[tuple[int, int]]) -> list[ReplicationResult]:
-    job: _Job = _WORKER["job"]  # type: ignore[assignment]
-    theater: Theater = _WORKER["theater"]  # type: ignore[assignment]
+def _run_chunk(job: _Job, pairs: Sequence[tuple[int, int]]) -> list[ReplicationResult]:
+    theater = job.the_theater()
     return [_run_one(job, theater, plan, rep) for plan, rep in pairs]
 
 
@@ -75,6 +80,7 @@ def _run_one(job: _Job, theater: Theater, plan: int, replication: int) -> Replic
         order_sides=set(),
         taskings=job.plans[plan],
         restricted=job.restricted,
+        keep_picture=False,  # only the outcome is read
     )
     outcome = evaluate(job.scenario, state)
     end = state.strength_by_side()
@@ -108,27 +114,29 @@ def replicate(
     workers: int = 1,
     restricted: dict[str, frozenset[str]] | None = None,
     first_replication: int = 0,
+    scheduler: Scheduler | None = None,
+    theater: Theater | None = None,
 ) -> list[ReplicationResult]:
     """Run `replications` of every plan from `state` to hour `until`; results sorted by plan.
 
     Args:
         plans: per plan, the taskings of both sides (own COA plus the assumed enemy COA).
         side: whose success and losses the records report.
+        workers: local worker processes (1: in this process).
         first_replication: index of the first replication (to extend an earlier batch).
+        scheduler: a Dask scheduler address, "local", or a `distributed.Client` to run on
+            instead of local processes (see `sim.executor.run_chunks`).
+        theater: the scenario's theater, if the caller has one (reused in this process).
     """
-    job = _Job(scenario, state, plans, side, until, seed, restricted or {})
+    job = _Job(scenario, state, plans, side, until, seed, restricted or {}, theater)
     pairs = [
         (plan, rep)
         for plan in range(len(plans))
         for rep in range(first_replication, first_replication + replications)
     ]
-    if workers <= 1 or len(pairs) < 2:
-        theater = Theater(scenario)
-        return [_run_one(job, theater, plan, rep) for plan, rep in pairs]
-    size = math.ceil(len(pairs) / (workers * 2))
-    chunks = [pairs[i : i + size] for i in range(0, len(pairs), size)]
-    with ProcessPoolExecutor(workers, initializer=_init_worker, initargs=(job,)) as pool:
-        results = [r for chunk in pool.map(_run_chunk, chunks) for r in chunk]
+    if workers > 1 and scheduler is None:
+        load_compiled_chain()  # once here, not once in every forked worker
+    results = run_chunks(_run_chunk, job, pairs, workers=workers, scheduler=scheduler)
     return sorted(results, key=lambda r: (r.plan, r.replication))
 
 
@@ -143,8 +151,9 @@ def wilson_interval(successes: int, trials: int, z: float = 1.959964) -> tuple[f
     return (max(0.0, centre - half), min(1.0, centre + half))
 
 
-def mean_interval(values: Sequence[float], z: float = 1.959964) -> tuple[float, float, float]:
-    """Mean and normal-approximation 95% interval (mean, low, high)."""
+def mean_interval(values: Sequence[float], confidence: float = 0.95) -> tuple[float, float, float]:
+    """Mean and Student-t interval (mean, low, high): mean +- t(1 - (1 - confidence) / 2,
+    n - 1) s / sqrt(n), exact for normal outputs at the few replications a wargame runs."""
     n = len(values)
     if n == 0:
         return (0.0, 0.0, 0.0)
@@ -152,5 +161,6 @@ def mean_interval(values: Sequence[float], z: float = 1.959964) -> tuple[float, 
     if n == 1:
         return (mean, mean, mean)
     variance = sum((v - mean) ** 2 for v in values) / (n - 1)
-    half = z * math.sqrt(variance / n)
+    quantile = float(student_t.ppf(1 - (1 - confidence) / 2, n - 1))
+    half = quantile * math.sqrt(variance / n)
     return (mean, mean - half, mean + half)

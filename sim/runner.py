@@ -2,18 +2,20 @@
 
 Used by the act phase (scripted sides) and by `wargame simulate` (no planner at all).
 Replication r is seeded from (seed, "replication", r) only, so serial, process-parallel and
-Dask-cluster runs agree.
+Dask-cluster runs agree; all three go through `sim.executor.run_chunks`.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from sim._random import key_seed
+from sim.attrition import load_compiled_chain
 from sim.engine import Simulation, apply_orders
+from sim.engine.simulation import TimelineRow
+from sim.executor import Scheduler, run_chunks
 from sim.outcome import Outcome, evaluate, logistics_summary
 from sim.scenario import Scenario
 from sim.state import Tasking, WorldState, initial_state
@@ -34,12 +36,15 @@ def run_scripted(
     taskings: Iterable[Tasking] = (),
     restricted: dict[str, frozenset[str]] | None = None,
     timeline: list | None = None,
+    keep_picture: bool = True,
 ) -> int:
     """Advance the world from `start` to `end`, applying the scripted orders of `order_sides`
     and any timed `taskings` (a phased plan) at their hours.
 
     The engine is rebuilt at each order's hour (exact, by design of the snapshot state); returns
     the events processed. Rows of (hour, unit, side, strength, place) go to `timeline` if given.
+    Without `keep_picture` the sides' sensor pictures are not kept up (a wargame replication
+    reads only the outcome).
     """
     due_at: dict[float, list[Tasking]] = defaultdict(list)
     for order in scenario.orders:
@@ -55,7 +60,12 @@ def run_scripted(
     for here, there in zip(breakpoints, breakpoints[1:], strict=False):
         apply_orders(scenario, theater, world, due_at.get(here, []), restricted)
         simulation = Simulation(
-            scenario, theater, world, seed=seed, record_timeline=timeline is not None
+            scenario,
+            theater,
+            world,
+            seed=seed,
+            record_timeline=timeline is not None,
+            keep_picture=keep_picture,
         )
         simulation.run(there)
         events += simulation.events_processed
@@ -71,21 +81,30 @@ class ScriptedRun:
     replication: int
     outcome: Outcome
     events: int
-    timeline: list[tuple[float, str, str, float, str]] = field(default_factory=list)
+    timeline: list[TimelineRow] = field(default_factory=list)
     logistics: dict[str, dict[str, float]] = field(default_factory=dict)
 
 
-def _one(args: tuple[Scenario, int, int, bool, bool]) -> ScriptedRun:
-    scenario, seed, replication, stochastic, keep_timeline = args
-    theater = Theater(scenario)
+@dataclass(frozen=True)
+class _Batch:
+    """What every replication of a `simulate` call shares."""
+
+    scenario: Scenario
+    seed: int
+    timeline_replications: int
+
+
+def _run_chunk(batch: _Batch, replications: Sequence[int]) -> list[ScriptedRun]:
+    theater = Theater(batch.scenario)
+    return [_one(batch, theater, replication) for replication in replications]
+
+
+def _one(batch: _Batch, theater: Theater, replication: int) -> ScriptedRun:
+    scenario = batch.scenario
     world = initial_state(scenario)
-    if not stochastic:
-        scenario = scenario.model_copy(
-            update={"settings": scenario.settings.model_copy(update={"stochastic": False})}
-        )
-    run_seed = key_seed(seed, "replication", replication)
+    run_seed = key_seed(batch.seed, "replication", replication)
     Simulation(scenario, theater, world, seed=run_seed).initial_sweep()
-    timeline: list = []
+    timeline: list[TimelineRow] = []
     events = run_scripted(
         scenario,
         theater,
@@ -94,7 +113,7 @@ def _one(args: tuple[Scenario, int, int, bool, bool]) -> ScriptedRun:
         scenario.settings.horizon_hours,
         run_seed,
         order_sides={side.id for side in scenario.sides},
-        timeline=timeline if keep_timeline else None,
+        timeline=timeline if replication < batch.timeline_replications else None,
     )
     return ScriptedRun(
         replication,
@@ -113,32 +132,20 @@ def simulate(
     stochastic: bool = True,
     workers: int = 1,
     timeline_replications: int = 1,
-    scheduler: str | None = None,
+    scheduler: Scheduler | None = None,
 ) -> list[ScriptedRun]:
     """Run the scenario's scripted orders to its horizon, `replications` times.
 
     The first `timeline_replications` runs keep their hourly timelines. With `scheduler` (a
-    Dask scheduler address such as ``tcp://10.0.0.5:8786``, or ``"local"`` for a local Dask
-    cluster of `workers` processes) the replications run on that cluster instead.
+    Dask scheduler address such as ``tcp://10.0.0.5:8786``, ``"local"`` for a local Dask
+    cluster of `workers` processes, or a `distributed.Client`) the replications run on that
+    cluster instead of local processes.
     """
-    jobs = [(scenario, seed, r, stochastic, r < timeline_replications) for r in range(replications)]
-    if scheduler is not None:
-        return _on_dask(jobs, scheduler, workers)
-    if workers <= 1 or replications < 2:
-        return [_one(job) for job in jobs]
-    with ProcessPoolExecutor(workers) as pool:
-        return list(pool.map(_one, jobs, chunksize=max(1, replications // (4 * workers))))
-
-
-def _on_dask(jobs: list, scheduler: str, workers: int) -> list[ScriptedRun]:
-    """Map the replications over a Dask cluster (the `cluster` extra) and gather them in order."""
-    from distributed import Client, LocalCluster
-
-    if scheduler == "local":
-        cluster = LocalCluster(
-            n_workers=workers, threads_per_worker=1, host="127.0.0.1", dashboard_address=None
+    if not stochastic:
+        scenario = scenario.model_copy(
+            update={"settings": scenario.settings.model_copy(update={"stochastic": False})}
         )
-        with cluster, Client(cluster) as client:
-            return client.gather(client.map(_one, jobs, pure=False))
-    with Client(scheduler, timeout="10s") as client:
-        return client.gather(client.map(_one, jobs, pure=False))
+    batch = _Batch(scenario, seed, timeline_replications)
+    if workers > 1 and scheduler is None:
+        load_compiled_chain()  # once here, not once in every forked worker
+    return run_chunks(_run_chunk, batch, range(replications), workers=workers, scheduler=scheduler)

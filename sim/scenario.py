@@ -9,7 +9,7 @@ objects, reachability, duplicates) and raises one `ScenarioError` listing every 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -243,6 +243,19 @@ class Side(_Strict):
     doctrine: Literal["friendly", "adversary"] = "friendly"
     report_delay_hours: NonNegative = 1.0
     track_stale_hours: float = Field(default=24.0, gt=0)
+    cycle_hours: float | None = Field(
+        default=None,
+        gt=0,
+        le=8760,
+        description="Hours between this side's decisions (default: settings.cycle_hours).",
+    )
+    decision_delay_hours: float = Field(
+        default=0.0,
+        ge=0,
+        le=720,
+        description="Hours from observing to the side's new orders taking effect; until then "
+        "its units carry on with their last orders.",
+    )
     mission: Mission = Field(default_factory=Mission)
 
 
@@ -273,6 +286,12 @@ class LogisticsSettings(_Strict):
 
 #: Decision-matrix criteria (FM 5-0 COA comparison: weighted criteria).
 Criterion = Literal["p_success", "attainment", "own_survival", "enemy_loss"]
+DEFAULT_WEIGHTS: dict[Criterion, float] = {
+    "p_success": 0.45,
+    "attainment": 0.25,
+    "own_survival": 0.2,
+    "enemy_loss": 0.1,
+}
 
 
 class PlanningSettings(_Strict):
@@ -310,12 +329,7 @@ class PlanningSettings(_Strict):
         default=None, gt=0, description="Wargame horizon; default is two cycles."
     )
     weights: dict[Criterion, NonNegative] = Field(
-        default_factory=lambda: {
-            "p_success": 0.45,
-            "attainment": 0.25,
-            "own_survival": 0.2,
-            "enemy_loss": 0.1,
-        },
+        default_factory=lambda: dict(DEFAULT_WEIGHTS),
         description="Decision-matrix weights per criterion (used normalised to sum to 1).",
     )
     revision_replications: int = Field(
@@ -500,7 +514,7 @@ def parse_scenario(text: str, source: str = "<string>") -> Scenario:
     return scenario
 
 
-def _pydantic_message(error: dict[str, Any]) -> str:
+def _pydantic_message(error: Mapping[str, Any]) -> str:
     message = error["msg"]
     if error["type"] == "extra_forbidden":
         return "unknown field"
@@ -647,7 +661,7 @@ def _formation_problems(
     """Formations: unique ids (also against units), known sides and parents of the same
     side, no cycles; a unit's parent is a formation of its own side."""
     problems: list[tuple[tuple[Any, ...], str]] = []
-    formations = {}
+    formations: dict[str, Formation] = {}
     for i, formation in enumerate(scenario.formations):
         if formation.id in formations:
             problems.append((("formations", i, "id"), f"duplicate id {formation.id!r}"))
@@ -696,7 +710,7 @@ def _check_unique(
 def _reachability_problems(scenario: Scenario) -> list[tuple[tuple[Any, ...], str]]:
     """The theater must be connected; every unit's place and objective must be reachable."""
     problems: list[tuple[tuple[Any, ...], str]] = []
-    graph = nx.MultiGraph()
+    graph: nx.MultiGraph[str] = nx.MultiGraph()
     graph.add_nodes_from(place.id for place in scenario.places)
     for route in scenario.routes:
         graph.add_edge(route.source, route.target, mode=route.mode)
@@ -712,15 +726,15 @@ def _reachability_problems(scenario: Scenario) -> list[tuple[tuple[Any, ...], st
         return problems
 
     def reachable_from(place_id: str, modes: frozenset[str]) -> set[str]:
-        sub = nx.Graph()
+        sub: nx.Graph[str] = nx.Graph()
         sub.add_node(place_id)
-        sub.add_edges_from((u, v) for u, v, m in graph.edges(data="mode") if m in modes)
+        sub.add_edges_from((u, v) for u, v, d in graph.edges(data=True) if d["mode"] in modes)
         return nx.node_connected_component(sub, place_id)
 
     for i, unit in enumerate(scenario.units):
         unit_type = scenario.unit_types[unit.type]
         modes = unit_type.modes
-        touching = {m for _, _, m in graph.edges(unit.location, data="mode")}
+        touching = {d["mode"] for _, _, d in graph.edges(unit.location, data=True)}
         if not touching & modes:
             what = "reinforcement arrival place" if unit.arrives_hour > 0 else "location"
             problems.append(

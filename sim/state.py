@@ -8,8 +8,11 @@ engine is rebuilt from a `WorldState` each cycle and the state read back out.
 from __future__ import annotations
 
 import copy
-from dataclasses import asdict, dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, replace
+from functools import cache
+from typing import Any, TypeVar
+
+from pydantic import TypeAdapter
 
 from sim.scenario import Scenario
 
@@ -17,11 +20,28 @@ __all__ = [
     "BattleState",
     "ConvoyState",
     "Detection",
+    "Leg",
     "Tasking",
     "UnitState",
     "WorldState",
     "initial_state",
 ]
+
+
+@dataclass
+class Leg:
+    """A route being travelled: from the mover's `location` to `to`, departed at `depart_hour`
+    and due at `arrive_hour` (a contact on the route may turn the mover back: then `to` is
+    where it came from and the hours are those of the way back)."""
+
+    to: str
+    depart_hour: float
+    arrive_hour: float
+
+    @property
+    def hours(self) -> float:
+        """How long the leg takes."""
+        return self.arrive_hour - self.depart_hour
 
 
 @dataclass
@@ -40,15 +60,18 @@ class UnitState:
     arrives_hour: float = 0.0
     action: str = "hold"
     target: str | None = None
-    path: list[str] = field(default_factory=list)  # places still to reach after next_place
-    next_place: str | None = None  # set while travelling a route
-    depart_hour: float | None = None
-    arrive_hour: float | None = None
+    path: list[str] = field(default_factory=list)  # places still to reach after the leg's end
+    leg: Leg | None = None  # set while travelling a route
     legs: int = 0  # routes completed; keys the unit's travel-time draws
     supply: float = 1.0
     berthing: bool = False  # at a capacity-limited place, waiting for or using a berth
     queued_hour: float | None = None  # waiting for a slot (route, berth, airfield) since
     busy_until: float | None = None  # holding a berth or airfield slot until (landing, rearming)
+
+    @property
+    def next_place(self) -> str | None:
+        """Where the route being travelled ends (None when not on a route)."""
+        return None if self.leg is None else self.leg.to
 
     @property
     def alive(self) -> bool:
@@ -60,9 +83,9 @@ class UnitState:
         return self.alive and self.arrives_hour <= hour
 
 
-@dataclass
+@dataclass(frozen=True)
 class Detection:
-    """What a side learnt about an enemy unit at one scan."""
+    """What a side learnt about an enemy unit at one scan (a report never changes)."""
 
     unit: str
     type: str
@@ -93,11 +116,17 @@ class ConvoyState:
     cargo: float
     location: str
     path: list[str] = field(default_factory=list)
-    next_place: str | None = None
-    depart_hour: float | None = None
-    arrive_hour: float | None = None
+    leg: Leg | None = None  # set while driving a route
     legs: int = 0
     queued_hour: float | None = None  # waiting for a route's slot (a bridge) since
+
+    @property
+    def next_place(self) -> str | None:
+        """Where the route being driven ends (None when not on a route)."""
+        return None if self.leg is None else self.leg.to
+
+
+MoverT = TypeVar("MoverT", UnitState, ConvoyState)
 
 
 @dataclass
@@ -129,34 +158,42 @@ class WorldState:
     convoy_sightings: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
     def clone(self) -> WorldState:
-        """An independent deep copy."""
-        return copy.deepcopy(self)
+        """An independent deep copy (reports, being immutable, are shared)."""
+        return WorldState(
+            hour=self.hour,
+            units={uid: _copy_mover(unit) for uid, unit in self.units.items()},
+            control=dict(self.control),
+            detections={
+                side: {uid: list(reports) for uid, reports in seen.items()}
+                for side, seen in self.detections.items()
+            },
+            battles={
+                place: replace(battle, contact_strength=dict(battle.contact_strength))
+                for place, battle in self.battles.items()
+            },
+            objective_log=dict(self.objective_log),
+            battle_log=[dict(entry) for entry in self.battle_log],
+            convoys={cid: _copy_mover(convoy) for cid, convoy in self.convoys.items()},
+            convoys_sent=self.convoys_sent,
+            logistics_log=[dict(entry) for entry in self.logistics_log],
+            convoy_sightings={
+                side: [dict(entry) for entry in sightings]
+                for side, sightings in self.convoy_sightings.items()
+            },
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (for checkpoints and reports)."""
-        return asdict(self)
+        return _adapter().dump_python(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> WorldState:
-        """Inverse of `to_dict`."""
-        return cls(
-            hour=data["hour"],
-            units={k: UnitState(**v) for k, v in data["units"].items()},
-            control=dict(data["control"]),
-            detections={
-                side: {uid: [Detection(**d) for d in items] for uid, items in per_side.items()}
-                for side, per_side in data["detections"].items()
-            },
-            battles={k: BattleState(**v) for k, v in data["battles"].items()},
-            objective_log=dict(data["objective_log"]),
-            battle_log=list(data["battle_log"]),
-            convoys={k: ConvoyState(**v) for k, v in data.get("convoys", {}).items()},
-            convoys_sent=data.get("convoys_sent", 0),
-            logistics_log=list(data.get("logistics_log", [])),
-            convoy_sightings={
-                side: list(items) for side, items in data.get("convoy_sightings", {}).items()
-            },
-        )
+        """Inverse of `to_dict` (validated: a malformed snapshot raises pydantic's error).
+        Snapshots written before the `leg` record (next_place, depart_hour, arrive_hour)
+        are read too, so older checkpoints resume."""
+        if any("next_place" in m for group in ("units", "convoys") for m in _movers(data, group)):
+            data = {**data, **{g: _with_legs(_movers_by_id(data, g)) for g in ("units", "convoys")}}
+        return _adapter().validate_python(data)
 
     def strength_by_side(self) -> dict[str, float]:
         """Total alive strength of each side (including reinforcements not yet arrived)."""
@@ -164,6 +201,42 @@ class WorldState:
         for unit in self.units.values():
             totals[unit.side] = totals.get(unit.side, 0.0) + unit.strength
         return totals
+
+
+def _movers(data: dict[str, Any], group: str) -> list[dict[str, Any]]:
+    return list(data.get(group, {}).values())
+
+
+def _movers_by_id(data: dict[str, Any], group: str) -> dict[str, dict[str, Any]]:
+    return dict(data.get(group, {}))
+
+
+def _with_legs(movers: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Old-form movers with their three leg fields folded into one `leg`."""
+    folded = {}
+    for key, mover in movers.items():
+        mover = dict(mover)
+        to = mover.pop("next_place", None)
+        depart, arrive = mover.pop("depart_hour", None), mover.pop("arrive_hour", None)
+        if "leg" not in mover:
+            mover["leg"] = None if to is None else Leg(to, depart, arrive)
+        folded[key] = mover
+    return folded
+
+
+def _copy_mover(mover: MoverT) -> MoverT:
+    """A unit or convoy with its own path and leg."""
+    duplicate = copy.copy(mover)
+    duplicate.path = list(mover.path)
+    if mover.leg is not None:
+        duplicate.leg = replace(mover.leg)
+    return duplicate
+
+
+@cache
+def _adapter() -> TypeAdapter[WorldState]:
+    """Pydantic's (de)serialiser of the nested dataclasses, built once."""
+    return TypeAdapter(WorldState)
 
 
 def initial_state(scenario: Scenario) -> WorldState:

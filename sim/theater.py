@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from functools import cache
 from importlib import resources
+from typing import cast
 
 import geopandas as gpd
 import networkx as nx
@@ -19,7 +20,12 @@ from shapely.geometry import LineString, Point
 
 from sim.scenario import Scenario
 
-__all__ = ["Theater", "cross_country_pairs", "land_geometry", "load_countries"]
+__all__ = ["Routes", "Theater", "cross_country_pairs", "land_geometry", "load_countries"]
+
+#: Fastest routes from a set of sources: (hours per unit speed, place sequence), by place.
+Routes = tuple[dict[str, float], dict[str, list[str]]]
+#: Route trees a theater keeps (oldest dropped first).
+ROUTES_CACHED = 512
 
 _GEOD = Geod(ellps="WGS84")
 EARTH_RADIUS_KM = 6371.0088
@@ -49,7 +55,7 @@ class Theater:
     def __init__(self, scenario: Scenario):
         self.scenario = scenario
         self.places = {place.id: place for place in scenario.places}
-        self.graph = nx.MultiGraph()
+        self.graph: nx.MultiGraph[str] = nx.MultiGraph()
         for place in scenario.places:
             self.graph.add_node(place.id, lat=place.lat, lon=place.lon)
         routes = scenario.routes
@@ -68,14 +74,15 @@ class Theater:
                 speed_factor=MODE_SPEED_FACTOR[route.mode] * TERRAIN_SPEED_FACTOR[route.terrain],
             )
         if scenario.settings.cross_country_km:
-            for key, (a, b, length_km) in enumerate(cross_country_pairs(scenario), len(routes)):
+            pairs = cross_country_pairs(scenario)
+            for key, (first, second, length_km) in enumerate(pairs, len(routes)):
                 terrain = min(
-                    (self.places[a].terrain, self.places[b].terrain),
+                    (self.places[first].terrain, self.places[second].terrain),
                     key=lambda t: TERRAIN_SPEED_FACTOR[t],
                 )
                 self.graph.add_edge(
-                    a,
-                    b,
+                    first,
+                    second,
                     key=key,
                     mode="offroad",
                     terrain=terrain,
@@ -83,18 +90,19 @@ class Theater:
                     capacity=None,
                     speed_factor=MODE_SPEED_FACTOR["offroad"] * TERRAIN_SPEED_FACTOR[terrain],
                 )
-        self._domain_graphs: dict[frozenset[str], nx.Graph] = {}
+        self._domain_graphs: dict[frozenset[str], nx.Graph[str]] = {}
         self._paths: dict[tuple, tuple[str, ...] | None] = {}  # the graph never changes
+        self._routes_from: dict[tuple, Routes] = {}
         ids = list(self.places)
         self._index = {place_id: i for i, place_id in enumerate(ids)}
         self._ids = ids
         self._lat = np.radians([self.places[i].lat for i in ids])
         self._lon = np.radians([self.places[i].lon for i in ids])
 
-    def domain_graph(self, modes: frozenset[str]) -> nx.Graph:
+    def domain_graph(self, modes: frozenset[str]) -> nx.Graph[str]:
         """Simple graph of the routes of these modes; each edge keeps its fastest route."""
         if modes not in self._domain_graphs:
-            graph = nx.Graph()
+            graph: nx.Graph[str] = nx.Graph()
             graph.add_nodes_from(self.graph.nodes)
             for u, v, key, data in self.graph.edges(keys=True, data=True):
                 if data["mode"] not in modes:
@@ -126,6 +134,24 @@ class Theater:
             return tuple(nx.shortest_path(graph, source, target, weight="cost"))
         except (nx.NetworkXNoPath, nx.NodeNotFound):
             return None
+
+    def routes_from(
+        self, modes: frozenset[str], sources: tuple[str, ...], avoid: frozenset[str]
+    ) -> Routes:
+        """Fastest routes from the nearest of `sources` to every place reachable by these
+        modes without entering `avoid`: (hours per unit speed, place sequence), by place.
+        Cached (the graph never changes; few control pictures recur across a run's
+        replications), at most `ROUTES_CACHED` of them."""
+        key = (modes, sources, avoid)
+        routes = self._routes_from.get(key)
+        if routes is None:
+            graph = nx.restricted_view(self.domain_graph(modes), avoid, [])
+            found = nx.multi_source_dijkstra(graph, sources, weight="cost") if sources else None
+            routes = cast(Routes, found or ({}, {}))
+            if len(self._routes_from) >= ROUTES_CACHED:
+                del self._routes_from[next(iter(self._routes_from))]
+            self._routes_from[key] = routes
+        return routes
 
     def travel_hours(self, modes: frozenset[str], path: list[str], speed_kph: float) -> float:
         """Nominal hours to travel a path at a given road speed."""

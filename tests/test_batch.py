@@ -80,7 +80,7 @@ def test_a_bad_spec_names_file_line_and_field(tmp_path: Path) -> None:
         "scenarios: [tutorial]\n"
         "seeds: [1, 2]\n"
         "overrides:\n"
-        "  sides.blue.cycle_hours: [6, 12]\n"
+        "  sides.blue.tempo_hours: [6, 12]\n"
         "  settings.planning.coas:\n"
         "    - 2\n"
         "    - 99\n",
@@ -88,15 +88,15 @@ def test_a_bad_spec_names_file_line_and_field(tmp_path: Path) -> None:
     with pytest.raises(SpecError) as caught:
         load_spec(bad)
     problems = dict(caught.value.problems)
-    assert f"{bad}:4: overrides.sides.blue.cycle_hours" in problems
+    assert f"{bad}:4: overrides.sides.blue.tempo_hours" in problems
     assert (
-        "no field 'cycle_hours' in Side" in problems[f"{bad}:4: overrides.sides.blue.cycle_hours"]
+        "no field 'tempo_hours' in Side" in problems[f"{bad}:4: overrides.sides.blue.tempo_hours"]
     )
     where = f"{bad}:7: overrides.settings.planning.coas[1]"
     assert "less than or equal to 8" in problems[where]
     result = CliRunner().invoke(app, ["batch", str(bad), "--out", str(tmp_path / "out")])
     assert result.exit_code == 2 and not (tmp_path / "out").exists()
-    assert f"{bad}:4: overrides.sides.blue.cycle_hours: no field" in result.stderr
+    assert f"{bad}:4: overrides.sides.blue.tempo_hours: no field" in result.stderr
 
 
 def test_shape_errors_are_located_too(tmp_path: Path) -> None:

@@ -88,6 +88,17 @@ def test_generate_writes_a_valid_scenario(tmp_path):
     assert _run("validate", str(target)).returncode == 0
 
 
+def test_run_on_dask_decides_as_the_serial_run(tmp_path):
+    plans = []
+    for options in ([], ["--scheduler", "local", "--workers", "2"]):
+        out = tmp_path / ("dask" if options else "serial")
+        args = ("run", "tutorial", "--cycles", "1", "--replications", "3", "--out", str(out))
+        result = _run(*args, *options)
+        assert result.returncode == 0, result.stderr
+        plans.append(json.loads((out / "aar.json").read_text())["cycles"][0]["plans"])
+    assert plans[0] and plans[0] == plans[1]
+
+
 def test_simulate_on_an_unreachable_scheduler_is_a_clean_error(tmp_path):
     with socket.socket() as probe:  # a port nobody listens on
         probe.bind(("127.0.0.1", 0))

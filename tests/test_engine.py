@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from conftest import duel
 
 from sim._random import keyed_uniform, splitmix64
 from sim.engine import Simulation, apply_orders
+from sim.engine.movement import Movement
 from sim.montecarlo import replicate
 from sim.outcome import perceived_state
 from sim.state import Tasking, WorldState, initial_state
@@ -35,13 +37,13 @@ def _run(scenario, seed=3, until=48.0, cut=None, stochastic=None):
 
 def test_units_move_only_along_graph_edges(tutorial, monkeypatch):
     legs = []
-    original = Simulation._depart
+    original = Movement._depart
 
     def record(self, unit, destination, hours):
         legs.append((unit.id, unit.location, destination))
         original(self, unit, destination, hours)
 
-    monkeypatch.setattr(Simulation, "_depart", record)
+    monkeypatch.setattr(Movement, "_depart", record)
     _run(tutorial)
     theater = Theater(tutorial)
     assert legs, "the red attack must move units"
@@ -202,3 +204,61 @@ def test_keyed_draws_are_splitmix64_at_the_index():
     variance = sum((x - mean) ** 2 for x in draws) / len(draws)
     assert abs(mean - 0.5) < 4 * (1 / 12 / len(draws)) ** 0.5
     assert abs(variance - 1 / 12) < 4 * (1 / 180 / len(draws)) ** 0.5
+
+
+# ------------------------------------------------------- snapshots at corps scale
+def _scripted(name):
+    from scenarios import resolve_scenario
+    from sim.scenario import load_scenario
+
+    scenario = load_scenario(resolve_scenario(name))
+    theater = Theater(scenario)
+    state = initial_state(scenario)
+    orders = [Tasking(o.unit, o.action, o.target) for o in scenario.orders if o.at_hour == 0]
+    apply_orders(scenario, theater, state, orders)
+    return scenario, theater, state
+
+
+@pytest.mark.parametrize("name", ["baltic_corps", "western_pacific"])
+def test_runs_rebuilt_at_arbitrary_cuts_equal_a_straight_run(name):
+    scenario, theater, straight = _scripted(name)
+    segmented = straight.clone()
+    Simulation(scenario, theater, straight, seed=7).run(40.0)
+    # Cuts mid-leg, mid-step (combat steps are half-hourly), on a step and on the supply grid.
+    for cut in (3.3, 11.75, 12.0, 12.25, 25.9, 40.0):
+        Simulation(scenario, theater, segmented, seed=7).run(cut)
+        segmented = WorldState.from_dict(json.loads(json.dumps(segmented.to_dict())))
+    assert straight.battle_log and straight.convoys_sent  # battles and convoys were cut too
+    assert segmented.to_dict() == straight.to_dict()
+    assert segmented == straight  # the snapshot round trip loses nothing, legs included
+
+
+@pytest.mark.parametrize("name", ["tutorial", "western_pacific"])
+def test_a_run_that_keeps_no_picture_has_the_same_outcome(name):
+    scenario, theater, kept = _scripted(name)
+    unread = kept.clone()
+    Simulation(scenario, theater, kept, seed=2).run(36.0)
+    simulation = Simulation(scenario, theater, unread, seed=2, keep_picture=False)
+    simulation.run(36.0)
+    assert any(kept.detections.values())  # the full run did build a picture
+    for field in ("units", "control", "battle_log", "battles", "convoys", "logistics_log"):
+        assert getattr(unread, field) == getattr(kept, field), field
+    # Western Pacific's batteries and ships aim by their tracks: those sides still scan.
+    shooters = {u.side for u in unread.units.values() if "coastal" in u.type}
+    assert bool(shooters) == (name == "western_pacific")
+    assert all(unread.detections[side] == kept.detections[side] for side in shooters)
+
+
+def test_snapshots_written_before_the_leg_record_still_load(tutorial):
+    theater = Theater(tutorial)
+    state = initial_state(tutorial)
+    apply_orders(tutorial, theater, state, RED_ATTACK)
+    Simulation(tutorial, theater, state, seed=3).run(0.5)  # columns are under way
+    old = json.loads(json.dumps(state.to_dict()))
+    for mover in [*old["units"].values(), *old["convoys"].values()]:
+        leg = mover.pop("leg")  # the three fields of 927a2df's snapshots
+        mover["next_place"] = leg and leg["to"]
+        mover["depart_hour"] = leg and leg["depart_hour"]
+        mover["arrive_hour"] = leg and leg["arrive_hour"]
+    assert any(u["next_place"] for u in old["units"].values())
+    assert WorldState.from_dict(old) == state

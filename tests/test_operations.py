@@ -11,6 +11,8 @@ import pytest
 import yaml
 
 from sim.engine import AIR_LOSS_PER_SORTIE, Simulation, apply_orders
+from sim.engine.fires import Fires
+from sim.engine.movement import Movement
 from sim.outcome import perceived_state
 from sim.scenario import ScenarioError, parse_scenario
 from sim.state import Tasking, WorldState, initial_state
@@ -116,15 +118,17 @@ def run_in_segments(scenario, theater, state, cuts, seed=1):
 
 
 def spy(monkeypatch, name: str) -> list[tuple[float, str]]:
-    """Record (hour, unit id) of every call of a Simulation method taking a unit first."""
+    """Record (hour, unit id) of every call of an engine step taking a unit first: `settle`
+    (movement) or `strike` (fires)."""
     calls = []
-    original = getattr(Simulation, name)
+    owner = {"settle": Movement, "strike": Fires}[name]
+    original = getattr(owner, name)
 
     def record(self, unit, *args):
-        calls.append((self.env.now, unit.id))
+        calls.append((self.kernel.now, unit.id))
         return original(self, unit, *args)
 
-    monkeypatch.setattr(Simulation, name, record)
+    monkeypatch.setattr(owner, name, record)
     return calls
 
 
@@ -134,7 +138,7 @@ def test_reinforcements_land_through_the_ports_berths_in_turn(monkeypatch):
         {**unit(f"r{i}", "a", "infantry", "port"), "arrives_hour": 2.0} for i in range(1, 6)
     ]
     scenario = ops([*arrivals, unit("sentry", "b", "radar", "east")])
-    settled = spy(monkeypatch, "_settle")
+    settled = spy(monkeypatch, "settle")
     run(scenario, until=20)
     ashore = {uid: hour for hour, uid in settled}
     # Two berths, three hours each, served in id order: (k - 1) // 2 full rounds of waiting.
@@ -146,7 +150,7 @@ def test_landing_by_sea_waits_for_a_berth(monkeypatch):
     marines = [unit(f"m{i}", "a", "marines", "sea") for i in range(1, 4)]
     types = {"marines": {"amphibious": True, "speed_kph": 20}}
     scenario = ops([*marines, unit("sentry", "b", "radar", "east")], types=types)
-    settled = spy(monkeypatch, "_settle")
+    settled = spy(monkeypatch, "settle")
     theater = Theater(scenario)
     leg = theater.leg(scenario.unit_types["marines"].modes, "sea", "port")
     ride = leg["length_km"] / (20 * leg["speed_factor"])
@@ -161,7 +165,7 @@ def test_airfield_slots_limit_sortie_waves(monkeypatch, capacity):
     wings = [unit(f"w{i}", "a", "air_wing", "airbase") for i in range(1, 4)]
     target = unit("target", "b", "infantry", "east", strength=10_000)
     scenario = ops([*wings, target], capacity=capacity)
-    strikes = spy(monkeypatch, "_strike")
+    strikes = spy(monkeypatch, "strike")
     run(scenario, [Tasking(w["id"], "strike", "east") for w in wings], until=36)
     waves = math.floor((36 - 1e-9) / 6)  # turnaround 6 h; a wave at exactly 36 is not yet flown
     assert len(strikes) == waves * min(3, capacity or 3)
@@ -175,7 +179,7 @@ def test_waves_due_at_a_cut_hour_fly_in_the_next_run(monkeypatch):
     end) is fired by the rebuilt run, so cycles of any length fly the straight run's waves."""
     wings = [unit(f"w{i}", "a", "air_wing", "airbase") for i in range(1, 3)]
     scenario = ops([*wings, unit("target", "b", "infantry", "east", strength=10_000)])
-    strikes = spy(monkeypatch, "_strike")
+    strikes = spy(monkeypatch, "strike")
     theater = Theater(scenario)
     state = initial_state(scenario)
     apply_orders(scenario, theater, state, [Tasking(w["id"], "strike", "east") for w in wings])
@@ -474,7 +478,7 @@ def test_columns_meeting_on_a_road_fight_at_the_nearer_end():
     b = state.units["B"]
     # A covered 60 % of the road, so B is nearer its start: it turns back to mid.
     assert (b.location, b.next_place) == ("west", "mid")
-    assert b.arrive_hour == pytest.approx(meet + (meet / h_b) * h_b)
+    assert b.leg.arrive_hour == pytest.approx(meet + (meet / h_b) * h_b)
     simulation.run(20)
     # A reaches mid first and takes it; B, back at mid at 2 x meet, attacks it there.
     assert state.battles["mid"].start_hour == pytest.approx(2 * meet)
@@ -509,8 +513,8 @@ def test_a_unit_ordered_away_from_a_battle_breaks_contact_after_the_step_in_prog
     a = state.units["A"]
     factor = theater.leg(frozenset({"road"}), "mid", "west")["speed_factor"]
     assert a.strength == stayed.units["A"].strength < 10  # it fought that step, and left
-    assert (a.next_place, a.depart_hour, a.posture) == ("west", 3.0, "move")
-    assert a.arrive_hour == pytest.approx(3.0 + 60 / (20 * factor))
+    assert (a.next_place, a.leg.depart_hour, a.posture) == ("west", 3.0, "move")
+    assert a.leg.arrive_hour == pytest.approx(3.0 + 60 / (20 * factor))
     simulation.run(12.0)
     assert a.strength == stayed.units["A"].strength  # no loss after it broke contact
     assert (a.location, a.posture) == ("west", "defend")

@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from sim.engine import Simulation, apply_orders
+from sim.engine.movement import Movement
 from sim.scenario import ScenarioError, parse_scenario
 from sim.state import Tasking, initial_state
 from sim.theater import TERRAIN_SPEED_FACTOR, Theater, land_geometry
@@ -124,17 +125,17 @@ def test_a_unit_moves_cross_country_at_the_terrain_speed_and_convoys_do_not():
     assert leg["mode"] == "offroad"  # 91 km off road beats 144 km of bog roads through Paide
     hours = leg["length_km"] / (20 * 0.5 * TERRAIN_SPEED_FACTOR["urban"])
     settled = []
-    original = Simulation._settle
+    original = Movement.settle
 
     def record(self, unit, place):
-        settled.append((self.env.now, unit.id, place))
+        settled.append((self.kernel.now, unit.id, place))
         original(self, unit, place)
 
-    Simulation._settle = record
+    Movement.settle = record
     try:
         Simulation(scenario, theater, state, seed=1).run(hours + 2)
     finally:
-        Simulation._settle = original
+        Movement.settle = original
     assert (pytest.approx(hours), "u", "tallinn") in settled
     # The convoy from the Rakvere depot takes the roads through Paide, never the off-road line.
     convoy = next(iter(state.convoys.values()))

@@ -31,6 +31,10 @@ from planner.schemes._common import (
 
 __all__ = ["LAND_DEFENCE"]
 
+#: A position counts as reached in time if the element gets there within this multiple of
+#: the enemy's unopposed march time to it: that time ignores the friction of contact on the
+#: way (screens, obstacles, the fight at every place before it), which buys the defender time.
+IN_TIME_FACTOR = 1.5
 #: Share of the ground force's strength held as a reserve (FM 3-90: a third to a ninth).
 RESERVE_STRENGTH_SHARE = 0.2
 #: Share of the ground strength in a mobile defence's striking force (FM 3-90: the striking
@@ -67,7 +71,7 @@ def _placement(
         if not forward and place not in key_places:
             continue
         hours = ctx.travel_hours(element, place)
-        if hours is not None and hours <= ctx.enemy_eta.get(place, float("inf")):
+        if hours is not None and hours <= IN_TIME_FACTOR * ctx.enemy_eta.get(place, float("inf")):
             return place, hours
     deepest = sector.positions[-1]
     hours = ctx.travel_hours(element, deepest)
