@@ -134,6 +134,19 @@ def test_the_tools_answer_from_the_believed_world_and_the_project_monte_carlo(qu
     ]
 
 
+def test_the_staff_reuses_the_replications_the_agent_ran(quick_tutorial):
+    candidate = coa("Hold Johvi", "johvi")
+
+    def total(*replies: AIMessage) -> int:
+        drafters = {"blue": LLMDrafter(model(*replies))}
+        aar = run_campaign(quick_tutorial, seed=7, cycles=1, replications=2, drafters=drafters)
+        assert aar.cycles[0].plans["blue"].coas[0].drafted_by.startswith("llm:")
+        return aar.stats.replications
+
+    tested = total(call("wargame_coa", {"coa": candidate}), submit(candidate))
+    assert tested == total(submit(candidate))  # the agent's wargame cost no extra engine run
+
+
 def test_validation_errors_go_back_to_the_model_until_it_corrects_them(quick_tutorial):
     real = next(iter(default_index().passages)).id
     bad = coa("Bad", "johvi", cite=[real])
