@@ -35,7 +35,16 @@ from planner.coa import COADraft, COADraftSet
 from planner.context import DraftingContext
 from planner.decide import Wargame
 from planner.llm import ModelFailure, Planned, Session
-from planner.prompts import ANSWER_TOOL, agent_messages, correction, data, last_turn, oversized
+from planner.prompts import (
+    ANSWER_TOOL,
+    agent_messages,
+    correction,
+    data,
+    last_turn,
+    no_tool_call,
+    not_json,
+    oversized,
+)
 from planner.record import AgentToolCall
 from planner.screening import screen
 from planner.tools import PlanningTools
@@ -159,12 +168,11 @@ def validate(state: AgentState, runtime: Runtime[AgentContext]) -> dict:
         problems = [state["problem"]]
     elif invalid:
         problems = [
-            f"the arguments of your {c.get('name') or 'tool'} call are not valid JSON "
-            f"({_short(str(c.get('error') or ''), 200)})"
+            not_json(c.get("name") or "tool", _short(str(c.get("error") or ""), 200))
             for c in invalid
         ]
     elif not any(c["name"] == ANSWER_TOOL for c in calls):
-        problems = [f"your reply called no tool; plain text is not read: call {ANSWER_TOOL}"]
+        problems = [no_tool_call()]
     else:
         answer = next(c for c in calls if c["name"] == ANSWER_TOOL)
         drafts, problems = _check(answer["args"], ctx)

@@ -22,6 +22,8 @@ __all__ = [
     "correction",
     "data",
     "last_turn",
+    "no_tool_call",
+    "not_json",
     "oversized",
 ]
 
@@ -151,6 +153,16 @@ def correction(problems: list[str]) -> str:
         f"Your answer could not be used. Problems:\n{data(problems)}\n"
         f"Correct them and call {ANSWER_TOOL} again."
     )
+
+
+def not_json(tool: str, error: str) -> str:
+    """Why a tool call whose arguments did not parse was not read."""
+    return f"the arguments of your {tool} call are not valid JSON ({error})"
+
+
+def no_tool_call() -> str:
+    """Why a reply without a tool call was not read."""
+    return f"your reply called no tool; plain text is not read: call {ANSWER_TOOL}"
 
 
 def last_turn() -> str:
