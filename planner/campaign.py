@@ -18,7 +18,7 @@ from langgraph.types import Command
 
 from doctrine import DoctrineIndex, default_index
 from planner.aar import build_aar
-from planner.drafters import DoctrineDrafter, Drafter
+from planner.drafters import DoctrineDrafter, Drafter, LLMDrafter
 from planner.graph import ooda_graph
 from planner.record import AfterActionRecord
 from planner.state import PlannerContext
@@ -52,6 +52,7 @@ def run_campaign(
     seed: int | None = None,
     cycles: int | None = None,
     drafter: Drafter | None = None,
+    drafters: dict[str, Drafter | LLMDrafter] | None = None,
     index: DoctrineIndex | None = None,
     workers: int = 1,
     scheduler: str | None = None,
@@ -69,7 +70,9 @@ def run_campaign(
         cycles: stop after this many cycles even if the mission goes on.
         replications: cap on any COA's replications per decision (default: the scenario's
             `planning.max_replications`); the selection procedure sizes the budget below it.
-        drafter: COA drafter (default: the offline doctrine drafter).
+        drafter: COA drafter of every side (default: the offline doctrine drafter).
+        drafters: a side's own drafter, by side id (over `drafter`): e.g. a chat model for
+            Blue and another, or the doctrine drafter, for Red.
         approver: called with each cycle's decision matrices; returns {side: coa id} to change
             a selection (an empty dict approves). Enables the human-in-the-loop pause.
         checkpoint: SQLite file for LangGraph checkpoints; re-running with the same file and
@@ -87,6 +90,7 @@ def run_campaign(
         index=index or default_index(),
         seed=seed,
         drafter=drafter or DoctrineDrafter(),
+        drafters=dict(drafters or {}),
         workers=workers,
         scheduler=cluster.enter_context(dask_client(scheduler, workers)) if scheduler else None,
         replications=replications,
@@ -143,6 +147,15 @@ def run_campaign(
         scenario,
         final,
         seed=seed,
-        planner=context.drafter.name,
+        planner=_planner_name(context),
         index=context.index,
     )
+
+
+def _planner_name(context: PlannerContext) -> str:
+    """The drafter's name, or each side's ("blue: llm:openai:x; red: doctrine") when they
+    differ."""
+    names = {s.id: context.drafter_for(s.id).name for s in context.scenario.sides}
+    if len(set(names.values())) == 1:
+        return next(iter(names.values()))
+    return "; ".join(f"{side}: {name}" for side, name in names.items())

@@ -99,16 +99,52 @@ def scenarios_command() -> None:
     out.print(table)
 
 
-def _drafter(planner: str, base_url: str | None):
+def _drafter(planner: str, base_url: str | None, timeout_s: float, recorder=None):
     from planner.drafters import DoctrineDrafter, LLMDrafter
 
     if planner == "doctrine":
         return DoctrineDrafter()
     try:
-        return LLMDrafter(planner, base_url=base_url)
+        return LLMDrafter(planner, base_url=base_url, timeout_s=timeout_s, recorder=recorder)
     except Exception as error:  # missing provider package or key: a clear message, exit 2
         _say_error(f"cannot start chat model {planner!r}: {type(error).__name__}: {error}")
         raise typer.Exit(EXIT_BAD_INPUT) from None
+
+
+def _drafters(
+    scenario: Scenario,
+    specs: dict[str, tuple[str, str | None]],
+    recorder=None,
+) -> dict:
+    """Each planning side's drafter: `specs` maps "friendly" and "adversary" doctrine to a
+    planner spec and its base URL."""
+    timeout_s = scenario.settings.planning.llm_timeout_s
+    built: dict[str, object] = {}
+    drafters = {}
+    for side in scenario.sides:
+        if side.planner != "agent":
+            continue
+        spec, base_url = specs[side.doctrine]
+        if (spec, base_url) not in built:
+            built[(spec, base_url)] = _drafter(spec, base_url, timeout_s, recorder)
+        drafters[side.id] = built[(spec, base_url)]
+    return drafters
+
+
+def _header(scenario: str, drafters: dict, options: dict):
+    """The first line of a --record run's model_calls.jsonl: what a replay needs."""
+    from planner.drafters import LLMDrafter
+    from planner.replay import PlannerSpec, RunHeader
+
+    return RunHeader(
+        scenario_yaml=resolve_scenario(scenario).read_text(encoding="utf-8"),
+        planners={
+            side: PlannerSpec(spec=d.spec, name=d.name)
+            for side, d in drafters.items()
+            if isinstance(d, LLMDrafter)
+        },
+        **options,
+    )
 
 
 def _index(doctrine_dirs: list[Path]):
@@ -169,9 +205,32 @@ def run(
     cycles: Annotated[int | None, typer.Option(min=1, help="Stop after N cycles.")] = None,
     out_dir: Annotated[Path, typer.Option("--out", help="Output folder.")] = Path("out"),
     planner: Annotated[
-        str, typer.Option(help="'doctrine' (offline) or a chat model, e.g. openai:gpt-4o-mini.")
+        str,
+        typer.Option(
+            help="Who plans Blue (the sides of friendly doctrine): 'doctrine' (offline) or a "
+            "chat model, e.g. openai:gpt-4o-mini, anthropic:claude-sonnet-4-5, ollama:llama3.1."
+        ),
     ] = "doctrine",
-    base_url: Annotated[str | None, typer.Option(help="OpenAI-compatible server URL.")] = None,
+    base_url: Annotated[
+        str | None,
+        typer.Option(help="Server of --planner's model (an OpenAI-compatible server, Ollama)."),
+    ] = None,
+    red_planner: Annotated[
+        str,
+        typer.Option(
+            help="Who plans Red (the sides of adversary doctrine): 'doctrine' or a chat model."
+        ),
+    ] = "doctrine",
+    red_base_url: Annotated[
+        str | None, typer.Option(help="Server of --red-planner's model.")
+    ] = None,
+    record: Annotated[
+        bool,
+        typer.Option(
+            help="Write every model request and reply to --out/model_calls.jsonl "
+            "(replay it with `wargame replay`)."
+        ),
+    ] = False,
     workers: Annotated[int, typer.Option(min=1, help="Processes for wargaming.")] = 1,
     scheduler: Annotated[
         str | None,
@@ -198,14 +257,29 @@ def run(
     ] = None,
 ) -> None:
     """Run OODA cycles on a scenario and write the after-action record (aar.json, aar.md)."""
-    from planner.aar import write_aar
     from planner.campaign import decision_steps, run_campaign
+    from planner.llm import RunStopped
 
     loaded = _load(scenario)
     matrix_weights = _weights(weights) if weights is not None else None
     formats = _formats(report, allowed=("html", "pdf"), none_ok=True)
-    drafter = _drafter(planner, base_url)
     index = _index(doctrine)
+    specs = {"friendly": (planner, base_url), "adversary": (red_planner, red_base_url)}
+    recorder = None
+    if record:
+        from planner.replay import RECORD_FILE, CallRecorder
+
+        recorder = CallRecorder(out_dir / RECORD_FILE)
+    drafters = _drafters(loaded, specs, recorder)
+    if recorder is not None:
+        options = {
+            "seed": seed,
+            "cycles": cycles,
+            "replications": replications,
+            "weights": matrix_weights,
+            "doctrine": [str(folder.resolve()) for folder in doctrine],
+        }
+        recorder.write(_header(scenario, drafters, options).model_dump(mode="json"))
     total = cycles or decision_steps(loaded)
     show = sys.stderr.isatty()
     with Progress(
@@ -232,7 +306,7 @@ def run(
                 loaded,
                 seed=seed,
                 cycles=cycles,
-                drafter=drafter,
+                drafters=drafters,
                 index=index,
                 workers=workers,
                 scheduler=scheduler,
@@ -242,12 +316,25 @@ def run(
                 progress=progress,
                 weights=matrix_weights,
             )
+        except RunStopped as stop:  # a chat model that cannot be reached on the first call
+            _say_error(str(stop))
+            raise typer.Exit(EXIT_BAD_INPUT) from None
         except ImportError:
             _say_error("--scheduler needs the cluster extra: pip install 'ooda-forge[cluster]'")
             raise typer.Exit(2) from None
         except OSError as problem:  # scheduler unreachable (distributed raises OSError)
             _say_error(f"cannot reach the Dask scheduler {scheduler}: {problem}")
             raise typer.Exit(2) from None
+        finally:
+            if recorder is not None:
+                recorder.close()
+    _print_run(aar, loaded, out_dir, formats)
+
+
+def _print_run(aar, loaded: Scenario, out_dir: Path, formats: tuple[str, ...]) -> None:
+    """Write the AAR (and reports) and print the outcome and the files."""
+    from planner.aar import write_aar
+
     paths = write_aar(aar, out_dir, scenario=loaded)
     if formats:
         from planner.report import write_reports
@@ -261,6 +348,66 @@ def run(
     )
     for kind, path in paths.items():
         out.print(f"AAR ({kind}): {path}", highlight=False)
+
+
+@app.command()
+def replay(
+    run_dir: Annotated[
+        Path, typer.Argument(help="A run folder written by `wargame run --record`.")
+    ],
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", help="Output folder (default: RUN_DIR/replay).")
+    ] = None,
+    report: Annotated[str, typer.Option(help="Extra formats: html,pdf or none.")] = "none",
+) -> None:
+    """Re-run a recorded campaign from its model calls, with no model, and check aar.json.
+
+    Exit 0 when the replay's aar.json equals the run's (apart from wall times), 1 when it
+    differs, 2 when the recording is unreadable or runs out (the message says where).
+    """
+    from planner.campaign import run_campaign
+    from planner.llm import RunStopped
+    from planner.replay import RECORD_FILE, ReplayLog, ReplayTransport, aar_differences
+    from sim.scenario import parse_scenario
+
+    formats = _formats(report, allowed=("html", "pdf"), none_ok=True)
+    try:
+        log = ReplayLog(run_dir / RECORD_FILE)
+        header = log.header
+        loaded = parse_scenario(header.scenario_yaml, source=f"{log.path} (scenario)")
+        index = _index([Path(folder) for folder in header.doctrine])
+        aar = run_campaign(
+            loaded,
+            seed=header.seed,
+            cycles=header.cycles,
+            drafters=ReplayTransport(log).drafters(),
+            index=index,
+            replications=header.replications,
+            weights=header.weights,
+        )
+    except ScenarioError as error:
+        _say_error(str(error))
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+    except RunStopped as stop:
+        _say_error(str(stop))
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+    target = out_dir or run_dir / "replay"
+    _print_run(aar, loaded, target, formats)
+    recorded = run_dir / "aar.json"
+    if log.unused():
+        _say_error(f"replay left {log.unused()} recorded entries unused: it took another path")
+        raise typer.Exit(1)
+    if not recorded.is_file():
+        out.print(f"no {recorded} to compare with", highlight=False)
+        return
+    differences = aar_differences(
+        json.loads(recorded.read_text(encoding="utf-8")), aar.model_dump(mode="json")
+    )
+    if differences:
+        shown = ", ".join(differences[:5]) + (" ..." if len(differences) > 5 else "")
+        _say_error(f"replay differs from {recorded} at {len(differences)} place(s): {shown}")
+        raise typer.Exit(1)
+    out.print(f"replay reproduces {recorded} (apart from wall times)", highlight=False)
 
 
 @app.command()

@@ -21,13 +21,16 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 from langgraph.types import Send, interrupt
 
+from planner.agent import unknown_citations
 from planner.analysis import MissionAnalysis, analyse
 from planner.coa import COA
 from planner.context import DraftingContext, lookahead_hours
 from planner.decide import Wargame, decision_matrix, wargame
-from planner.drafters import finalize_drafts
+from planner.drafters import LLMDrafter, finalize_drafts
 from planner.events import cycle_events
+from planner.llm import RunStopped
 from planner.orders import write_orders
+from planner.record import AgentRecord
 from planner.revision import revise
 from planner.screening import judge_losses, repair, screen
 from planner.state import OODAState, PlannerContext, StaffOutput, StaffState
@@ -226,26 +229,55 @@ def mission_analysis(state: StaffState, runtime: Runtime[PlannerContext]) -> dic
 
 
 def coa_development(state: StaffState, runtime: Runtime[PlannerContext]) -> dict:
-    """Draft COAs (the configured drafter, the doctrine drafter if it fails) and validate."""
+    """Draft COAs with the side's drafter (a chat model plans as a tool-using agent, testing
+    candidates with the wargame), the doctrine drafter if it fails, and validate them."""
     ctx = runtime.context
+    side = state["side"]
+    drafter = ctx.drafter_for(side)
     drafting = _drafting(state, ctx)
     notes = list(state.get("notes", []))
     coas: list[COA] = []
-    try:
-        drafts = ctx.drafter.draft(drafting)
-        coas, more = finalize_drafts(drafts, drafting, ctx.drafter.name)
+    update: dict[str, Any] = {}
+    if isinstance(drafter, LLMDrafter):
+        game = _game(state, ctx)
+        try:
+            planned = drafter.plan(drafting, game, cycle=state.get("cycle", 0))
+            agent, drafts, failure = planned.record, planned.drafts, planned.failure
+        except RunStopped:  # no provider on the first call, or a replay that ran out
+            raise
+        except Exception as err:  # a model or network failure must not end the campaign
+            agent = AgentRecord(drafter=drafter.name, model=drafter.spec)
+            drafts, failure = None, f"{type(err).__name__}: {_short(str(err))}"
+            agent.failures.append(failure)
+        # The agent's wargames share the staff's seed: the wargaming step reuses them.
+        update = {"replications": game.export(), "stats": {"replications": game.runs}}
+    else:
+        agent = AgentRecord(drafter=drafter.name)
+        try:
+            drafts, failure = drafter.draft(drafting), None
+        except Exception as err:  # a drafter's failure must not end the campaign
+            drafts, failure = None, f"{type(err).__name__}: {_short(str(err))}"
+    if drafts is not None:
+        notes += [
+            f"{n}; replaced by retrieved passages" for n in unknown_citations(drafts, drafting)
+        ]
+        coas, more = finalize_drafts(drafts, drafting, drafter.name)
         notes += more
         if not coas:
-            notes.append(f"drafter {ctx.drafter.name} gave no usable COA; used doctrine")
-    except Exception as err:  # a model or network failure must not end the campaign
-        notes.append(
-            f"drafter {ctx.drafter.name} failed ({type(err).__name__}: {_short(str(err))}); "
-            "used doctrine"
-        )
-    if not coas and ctx.drafter.name != ctx.fallback.name:
+            failure = "gave no usable COA"
+    if not coas and drafter.name != ctx.fallback.name:
+        reason = f"failed ({failure})" if drafts is None else (failure or "gave no usable COA")
+        notes.append(f"drafter {drafter.name} {reason}; used doctrine")
+        agent.fallback = reason
+        agent.drafter = ctx.fallback.name
         coas, more = finalize_drafts(ctx.fallback.draft(drafting), drafting, ctx.fallback.name)
         notes += more
-    return {"coas": _dump(coas), "notes": notes}
+    return {
+        **update,
+        "coas": _dump(coas),
+        "notes": notes,
+        "agent": agent.model_dump(mode="json"),
+    }
 
 
 def _short(text: str, limit: int = 200) -> str:
@@ -370,6 +402,7 @@ def comparison(state: StaffState, runtime: Runtime[PlannerContext]) -> dict:
         "notes": list(state.get("notes", [])),
         "weights": runtime.context.matrix_weights(),
         "selection": state.get("selection") or None,
+        "agent": state.get("agent"),
     }
     if scored:
         best, matrix = decision_matrix(scored)

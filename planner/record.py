@@ -35,6 +35,9 @@ __all__ = [
     "AAR_VERSION",
     "AARError",
     "AfterActionRecord",
+    "AgentRecord",
+    "AgentRevision",
+    "AgentToolCall",
     "AnalysisRecord",
     "Assessment",
     "BattleRecord",
@@ -172,6 +175,49 @@ class COARecord(_Record):
         return {} if scores is None else scores
 
 
+class AgentToolCall(_Record):
+    """One tool a planning agent called: its name, its arguments and its result, shortened."""
+
+    step: int  # the model turn that asked for it (1 = first)
+    name: str
+    arguments: str = ""
+    result: str = ""
+
+
+class AgentRevision(_Record):
+    """A candidate COA a planning agent wargamed with its `wargame_coa` tool, and the utility
+    it gained over the best candidate it had tested before (None for the first)."""
+
+    step: int
+    coa: str  # the candidate's name
+    replications: int
+    utility: float
+    utility_ci95: tuple[float, float]
+    p_success: float
+    p_success_ci95: tuple[float, float]
+    gained: float | None = None
+
+
+class AgentRecord(_Record):
+    """Who drafted a side's COAs in one decision and, for a chat-model agent, what it did:
+    model calls (every request, retries included), approximate tokens
+    (`count_tokens_approximately`), failures, retries, corrections sent back, the fallback to
+    the doctrine drafter, its tool calls and the candidates it wargamed."""
+
+    drafter: str = "doctrine"  # who drafted the COAs in the end
+    model: str | None = None  # the chat model asked (None: no model)
+    steps: int = 0  # model turns of the agent
+    model_calls: int = 0
+    retries: int = 0  # requests repeated after a transient error (timeout, HTTP 5xx, 429)
+    corrections: int = 0  # replies sent back with their validation or screening errors
+    tokens_in: int = 0
+    tokens_out: int = 0
+    failures: list[str] = Field(default_factory=list)
+    fallback: str | None = None  # why the doctrine drafter drafted instead (None: it did not)
+    tool_calls: list[AgentToolCall] = Field(default_factory=list)
+    revisions: list[AgentRevision] = Field(default_factory=list)
+
+
 class PlanRecord(_Record):
     """One side's decision in one cycle: its COAs, the matrix and the selection."""
 
@@ -183,6 +229,7 @@ class PlanRecord(_Record):
     weights: dict[str, float] = Field(default_factory=dict)
     selection: SelectionRecord | None = None
     orders: Orders | None = None
+    agent: AgentRecord | None = None  # who drafted, and what a chat-model agent did
 
     @property
     def selected(self) -> COARecord | None:

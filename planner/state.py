@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Annotated, Any, TypedDict
 
 from doctrine import DoctrineIndex
-from planner.drafters import DoctrineDrafter, Drafter
+from planner.drafters import DoctrineDrafter, Drafter, LLMDrafter
 from sim.executor import Scheduler
 from sim.scenario import Scenario
 from sim.theater import Theater
@@ -48,7 +48,8 @@ class PlannerContext:
     theater: Theater
     index: DoctrineIndex
     seed: int
-    drafter: Drafter = field(default_factory=DoctrineDrafter)
+    drafter: Drafter | LLMDrafter = field(default_factory=DoctrineDrafter)  # every side's default
+    drafters: dict[str, Drafter | LLMDrafter] = field(default_factory=dict)  # per side, by id
     fallback: Drafter = field(default_factory=DoctrineDrafter)
     workers: int = 1
     replications: int | None = None
@@ -60,6 +61,10 @@ class PlannerContext:
     def cycle_hours(self, side: str) -> float:
         """Hours between a side's decisions."""
         return self.scenario.side(side).cycle_hours or self.scenario.settings.cycle_hours
+
+    def drafter_for(self, side: str) -> Drafter | LLMDrafter:
+        """Who drafts `side`'s COAs: its own drafter, else the default."""
+        return self.drafters.get(side, self.drafter)
 
     def matrix_weights(self) -> dict[str, float]:
         """Decision-matrix weights, normalised to sum to 1."""
@@ -93,6 +98,7 @@ class StaffState(TypedDict, total=False):
     analysis: dict[str, Any]
     coas: list[dict[str, Any]]  # drafted, then screened, wargamed and revised
     notes: list[str]
+    agent: dict[str, Any]  # who drafted, and what a chat-model agent did (record.AgentRecord)
     selection: dict[str, Any]
     replications: list[dict[str, Any]]  # the wargame's replications, for the later steps
     analyses: dict[str, dict[str, Any]]  # out: {side: analysis record}

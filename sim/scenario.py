@@ -342,6 +342,22 @@ class PlanningSettings(_Strict):
     revision_rounds: int = Field(
         default=2, ge=0, le=20, description="Improvement rounds of the revision search."
     )
+    llm_max_steps: int = Field(
+        default=8,
+        ge=1,
+        le=50,
+        description="Model turns a chat-model planning agent may take per decision (each "
+        "turn may call tools: doctrine search, theater queries, wargame_coa); its answer must "
+        "come by the last one.",
+    )
+    llm_timeout_s: float = Field(
+        default=120.0,
+        gt=0,
+        le=3600,
+        description="Seconds a chat-model planning agent may spend per decision; also the "
+        "timeout of each model request. Past it the agent stops and the doctrine drafter "
+        "plans, with a note.",
+    )
 
     @field_validator("weights")
     @classmethod

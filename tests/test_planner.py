@@ -6,12 +6,10 @@ import time
 
 import pytest
 from conftest import fast_planning
-from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
-from langchain_core.messages import AIMessage
 
 from doctrine import default_index
 from planner.campaign import run_campaign as run_campaign_record
-from planner.drafters import DoctrineDrafter, LLMDrafter
+from planner.drafters import DoctrineDrafter
 from scenarios import resolve_scenario
 from sim.scenario import load_scenario
 
@@ -157,77 +155,6 @@ def test_a_resumed_run_counts_the_time_of_every_segment(tutorial, tmp_path):
     assert 0 < first_segment < drafter.drafts
     # Every draft of both segments is in the total: the first segment's work is not lost.
     assert aar["stats"]["wall_seconds"] >= drafter.drafts * _SlowDrafter.seconds
-
-
-class _ToolCallingFake(GenericFakeChatModel):
-    """A scripted chat model that supports tool binding (structured output)."""
-
-    def bind_tools(self, tools, **kwargs):
-        return self
-
-
-def _coa_call(units_targets: list[tuple[str, str, str]], cite: list[str]) -> AIMessage:
-    tasks = [
-        {"unit": u, "action": a, "target": t, "purpose": "hold the line", "citations": cite}
-        for u, a, t in units_targets
-    ]
-    coas = [
-        {"name": f"LLM COA {i}", "concept": "model concept", "tasks": tasks[i:] + tasks[:i]}
-        for i in range(1)
-    ]
-    return AIMessage(
-        content="", tool_calls=[{"name": "COADraftSet", "args": {"coas": coas}, "id": "1"}]
-    )
-
-
-def test_llm_drafter_output_is_validated_and_cited(tutorial):
-    index = default_index()
-    real = next(iter(index.passages)).id
-    message = _coa_call(
-        [
-            ("b-inf-1", "defend", "johvi"),
-            ("b-mech-2", "attack", "narva"),
-            ("ghost", "attack", "narva"),
-            ("b-arm-3", "launch_nukes", "narva"),
-            ("b-rec-1", "move", "atlantis"),
-            ("b-inf-4", "interdict", "narva"),
-        ],
-        [real, "made-up-id"],
-    )
-    model = _ToolCallingFake(messages=iter([message] * 10))
-    aar = run_campaign(tutorial, seed=7, cycles=1, replications=2, drafter=LLMDrafter(model))
-    plan = aar["cycles"][0]["plans"]["blue"]
-    coa = plan["coas"][0]
-    assert coa["drafted_by"].startswith("llm:")
-    assert {t["unit"] for t in coa["tasks"]} == {"b-inf-1", "b-mech-2"}
-    assert all(t["citations"] == [real] for t in coa["tasks"])
-    notes = " ".join(plan["notes"])
-    assert "ghost" in notes and "launch_nukes" in notes and "atlantis" in notes
-    assert "b-inf-4 is not an air unit and cannot interdict" in notes
-
-
-def test_failing_model_falls_back_to_doctrine_coas_that_are_wargamed(tutorial):
-    model = _ToolCallingFake(messages=iter([]))  # raises StopIteration when asked
-    aar = run_campaign(tutorial, seed=7, cycles=1, replications=2, drafter=LLMDrafter(model))
-    plan = aar["cycles"][0]["plans"]["blue"]
-    assert plan["coas"], "the fallback drafted nothing"
-    assert all(c["drafted_by"] == "doctrine" for c in plan["coas"])
-    assert plan["selected_coa"] in {c["id"] for c in plan["coas"]}
-    assert any(c["scores"].get("replications", 0) > 0 for c in plan["coas"])
-    assert aar["stats"]["replications"] > 0
-    failure = next(n for n in plan["notes"] if "failed" in n)
-    assert "StopIteration" in failure and "used doctrine" in failure
-
-
-def test_unparseable_model_reply_falls_back_and_names_the_error(tutorial):
-    garbage = AIMessage(content="Here are my COAs: {not json")  # no tool call at all
-    model = _ToolCallingFake(messages=iter([garbage] * 4))
-    aar = run_campaign(tutorial, seed=7, cycles=1, replications=2, drafter=LLMDrafter(model))
-    plan = aar["cycles"][0]["plans"]["blue"]
-    assert plan["coas"] and all(c["drafted_by"] == "doctrine" for c in plan["coas"])
-    assert aar["stats"]["replications"] > 0
-    failure = next(n for n in plan["notes"] if "failed" in n)
-    assert "ValueError" in failure and "did not parse" in failure
 
 
 def test_an_empty_answer_approves_the_planner_choice(tutorial):
