@@ -300,7 +300,13 @@ def test_cli_commander_reads_decisions_from_stdin(quick_tutorial, tmp_path):
     args = ("run", str(scenario), "--cycles", "1", "--replications", "2", "--out", str(out))
     answers = "weights p_success=1,own_survival=1\nrevise hold the bridge\nbogus\nblue-1\n"
     result = _wargame(
-        *args, "--command", "blue", "--checkpoint", str(tmp_path / "a/b.sqlite"), stdin=answers
+        *args,
+        "--record",
+        "--command",
+        "blue",
+        "--checkpoint",
+        str(tmp_path / "a/b.sqlite"),
+        stdin=answers,
     )
     assert result.returncode == 0, result.stderr
     assert "unknown COA 'bogus'; choose one of blue-1" in result.stderr
@@ -313,6 +319,10 @@ def test_cli_commander_reads_decisions_from_stdin(quick_tutorial, tmp_path):
     assert "commander: revise (hold the bridge)" in plan["notes"]
     assert plan["selected_coa"] == "blue-1"
     assert cycle["plans"]["red"]["selected_by"] == "planner"
+    # Replay gives the recorded decisions again and reproduces the AAR.
+    replayed = _wargame("replay", str(out))
+    assert replayed.returncode == 0, replayed.stderr
+    assert "reproduces" in replayed.stdout
     # The same checkpoint again: finished, said so, not played again.
     again = _wargame(*args, "--checkpoint", str(tmp_path / "a/b.sqlite"))
     assert (
