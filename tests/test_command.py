@@ -101,17 +101,21 @@ def straight(quick_tutorial):
     return _strip(run_campaign(quick_tutorial, **QUICK))
 
 
-def test_stepped_by_phase_equals_the_straight_run(quick_tutorial, straight):
+@pytest.mark.parametrize("until", ["phase", "cycle"])
+def test_stepped_equals_the_straight_run(quick_tutorial, straight, until):
     with Campaign.start(quick_tutorial, command="none", **QUICK) as campaign:
         steps = []
-        while not (status := campaign.step(until="phase")).finished:
+        while not (status := campaign.step(until=until)).finished:
             steps.append(status.nodes)
             assert status.pause is None
         steps.append(status.nodes)
         aar = campaign.aar()
-    # Each phase stops after one of observe, staffs, approve+orders, act: 4 stops a cycle.
-    assert steps[:4] == [["observe"], ["staff:blue", "staff:red"], ["approve", "orders"], ["act"]]
-    assert len(steps) == 4 * QUICK["cycles"]
+    cycle = ["observe", "staff:blue", "staff:red", "approve", "orders", "act"]
+    if until == "phase":  # a stop after observe, the staffs, approve+orders, act
+        assert steps[:4] == [cycle[:1], cycle[1:3], cycle[3:5], cycle[5:]]
+        assert len(steps) == 4 * QUICK["cycles"]
+    else:
+        assert steps == [cycle] * QUICK["cycles"]
     assert aar.finished and _strip(aar) == straight
 
 
