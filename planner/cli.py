@@ -13,7 +13,6 @@ import sys
 from pathlib import Path
 from typing import Annotated
 
-import click
 import typer
 from rich.console import Console
 from rich.progress import (
@@ -218,7 +217,7 @@ def _ask_commander(pending):
                 default="approve",
                 err=True,
             )
-        except click.exceptions.Abort:  # standard input closed
+        except typer.Abort:  # standard input closed
             _say_error(f"no decision for {pending.side}: standard input closed")
             raise typer.Exit(EXIT_BAD_INPUT) from None
         try:
