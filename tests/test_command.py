@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from planner.aar import render_markdown
 from planner.campaign import Campaign, CheckpointError, run_campaign
 from planner.command import (
     Approve,
@@ -195,6 +196,7 @@ def test_pick_weights_and_revise_at_a_pause(quick_tutorial):
     assert [c["decision"]["kind"] for c in commands] == ["weights", "revise", "pick"]
     assert commands[1]["decision"]["guidance"] == "hold the bridge"
     assert aar.cycles[0].plans["red"].selected_by == "planner"
+    assert f"- Commander: pick — picked {other}" in render_markdown(aar)
 
 
 def test_rescoring_with_the_wargames_weights_reproduces_its_utilities(quick_tutorial):
@@ -224,6 +226,7 @@ def test_aar_mid_run_is_marked_incomplete(quick_tutorial):
     assert not aar.finished and aar.outcome.winner is None  # type: ignore[attr-defined]
     assert aar.stopped == f"stopped at H+{status.hour:g} (horizon H+{horizon:g})"  # type: ignore[attr-defined]
     assert len(aar.cycles) == 1
+    assert f"; stopped at H+{status.hour:g} (horizon H+{horizon:g})" in render_markdown(aar)
 
 
 # --- checkpoints ------------------------------------------------------------------------
@@ -233,6 +236,7 @@ _PAUSE_AND_DIE = """
 import os, sys
 sys.path.insert(0, {tests!r})
 from conftest import fast_planning
+from planner.aar import render_markdown
 from planner.campaign import Campaign
 from scenarios import resolve_scenario
 from sim.scenario import load_scenario
