@@ -12,6 +12,8 @@ again in full. Example::
     overrides:                        # dotted path -> values to sweep
       scale.red: [0.75, 1.0, 1.25]    # force scaling: every unit of a side
       settings.planning.coas: [2, 3]  # any scenario field (see planner.batch.overrides)
+    fixed:                            # dotted path -> one value, set in every run (not swept)
+      settings.planning.revision_replications: 0
     campaign: {cycles: 2, replications: 4}   # per-run budget (default: the scenario's)
     plot: {x: scale.red}              # x axis of the batch plots (default: first numeric path)
 """
@@ -71,6 +73,11 @@ class BatchSpec(_Strict):
     scenarios: list[Annotated[str, Field(min_length=1)]] = Field(min_length=1)
     seeds: list[Annotated[int, Field(ge=0)]] | SeedRange
     overrides: dict[str, Annotated[list[Any], Field(min_length=1)]] = Field(default_factory=dict)
+    fixed: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Dotted path -> one value set in every run (a budget, say); not swept, "
+        "so not in the cell labels or plots.",
+    )
     campaign: CampaignBudget = Field(default_factory=CampaignBudget)
     plot: PlotSettings = Field(default_factory=PlotSettings)
 
@@ -170,7 +177,7 @@ def parse_spec(
         raise SpecError(source, problems) from None
     found, scenarios = _check(spec, base or Path("."))
     problems += [(locate(path), message) for path, message in found]
-    bad_paths = {path[1] for path, _ in found if path[0] == "overrides"}
+    bad_paths = {path[1] for path, _ in found if path[0] in ("overrides", "fixed")}
     cells, more = _cells(spec, scenarios, skip=bad_paths)
     problems += [(locate(path), message) for path, message in more]
     if problems:
@@ -198,11 +205,14 @@ def _check(
             where, message = err.problems[0]
             more = f" (and {len(err.problems) - 1} more)" if len(err.problems) > 1 else ""
             problems.append((("scenarios", i), f"cannot load {ref!r}: {where}: {message}{more}"))
-    for path in spec.overrides:
-        try:
-            check_path(path)
-        except OverrideError as err:
-            problems.append((("overrides", path), str(err)))
+    for section, paths in (("overrides", spec.overrides), ("fixed", spec.fixed)):
+        for path in paths:
+            try:
+                check_path(path)
+            except OverrideError as err:
+                problems.append(((section, path), str(err)))
+    for path in set(spec.fixed) & set(spec.overrides):
+        problems.append((("fixed", path), "also swept under overrides; give it in one place"))
     if spec.plot.x is not None and spec.plot.x not in spec.overrides:
         problems.append((("plot", "x"), f"{spec.plot.x!r} is not one of the overrides"))
     return problems, scenarios
@@ -214,13 +224,14 @@ def _cells(
     """Every (scenario, combination of override values), each validated in full; scenarios
     that did not load and override paths in `skip` (already reported) are left out."""
     paths = [path for path in spec.overrides if path not in skip]
+    fixed = {path: value for path, value in spec.fixed.items() if path not in skip}
     cells, problems = [], []
     blamed: set[tuple[Any, ...]] = set()
     for ref in (r for r in spec.scenarios if r in scenarios):
         for values in itertools.product(*(spec.overrides[p] for p in paths)):
             overrides = dict(zip(paths, values, strict=True))
             try:
-                changed = apply_overrides(scenarios[ref], overrides)
+                changed = apply_overrides(scenarios[ref], {**fixed, **overrides})
             except OverrideError as err:
                 where = _blame(scenarios[ref], spec, overrides)
                 if where not in blamed:
@@ -234,6 +245,11 @@ def _cells(
 
 def _blame(scenario: Scenario, spec: BatchSpec, overrides: dict[str, Any]) -> tuple[Any, ...]:
     """The spec location of the value that breaks a cell: the first one that fails alone."""
+    for path, value in spec.fixed.items():
+        try:
+            apply_overrides(scenario, {path: value})
+        except OverrideError:
+            return ("fixed", path)
     for path, value in overrides.items():
         try:
             apply_overrides(scenario, {path: value})
