@@ -44,8 +44,35 @@ DOMAIN_MODES: dict[str, frozenset[str]] = {
     "air": frozenset({"air"}),
 }
 
-NonNegative = Annotated[float, Field(ge=0)]
 Probability = Annotated[float, Field(ge=0, le=1)]
+
+# Valid ranges. Every number a scenario sets is bounded, far above what any shipped or
+# generated scenario uses, so that any valid scenario runs in bounded time and memory: no
+# overflow in the attrition draws (strength x lethality x multipliers stays below 1e16), no
+# zero-length step or scan, at most a year of simulated time and MAX_CYCLES decision cycles.
+#: Longest horizon, lookahead, deadline or arrival hour: one year.
+MAX_HOURS = 8760.0
+#: Largest strength of one unit (personnel, vehicles or ships).
+MAX_STRENGTH = 1_000_000.0
+#: Largest attrition coefficient (per hour) and `versus` multiplier.
+MAX_LETHALITY = 10.0
+MAX_VERSUS = 10.0
+#: Fastest unit or convoy (km/h) and longest range or route (km: half the Earth's girth).
+MAX_SPEED_KPH = 3000.0
+MAX_RANGE_KM = 20_000.0
+#: Largest salvo figure (missiles per ship per salvo, hits to disable a ship).
+MAX_SALVO = 1000.0
+#: Slots of a port, airfield or route.
+MAX_CAPACITY = 10_000
+#: Decision cycles a horizon may hold (horizon / cycle length), checked with the references.
+MAX_CYCLES = 1000
+#: Events one simulation run may process unless `settings.max_events` says otherwise.
+DEFAULT_MAX_EVENTS = 2_000_000
+#: Largest seed (numpy's SeedSequence takes any, the engine's keyed streams 63 bits).
+MAX_SEED = 2**63 - 1
+Hours = Annotated[float, Field(ge=0, le=MAX_HOURS)]
+RangeKm = Annotated[float, Field(ge=0, le=MAX_RANGE_KM)]
+Salvo = Annotated[float, Field(ge=0, le=MAX_SALVO)]
 
 
 class _Strict(BaseModel):
@@ -72,10 +99,14 @@ class Place(_Strict):
     capacity: int | None = Field(
         default=None,
         ge=1,
+        le=MAX_CAPACITY,
         description="Units handled at once: port berths for landings, airfield sortie slots.",
     )
     handling_hours: float = Field(
-        default=4.0, gt=0, description="Hours a landing or arriving unit occupies a berth."
+        default=4.0,
+        ge=0.01,
+        le=720,
+        description="Hours a landing or arriving unit occupies a berth.",
     )
 
 
@@ -88,21 +119,26 @@ class Route(_Strict):
     target: str = Field(alias="to", min_length=1)
     mode: Mode = "road"
     terrain: Terrain = "open"
-    length_km: NonNegative | None = Field(
+    length_km: RangeKm | None = Field(
         default=None, description="Override; default is the geodesic distance (WGS84)."
     )
     capacity: int | None = Field(
-        default=None, ge=1, description="Units that can use the route at once (bridge, strait)."
+        default=None,
+        ge=1,
+        le=MAX_CAPACITY,
+        description="Units that can use the route at once (bridge, strait).",
     )
 
 
 class SalvoParameters(_Strict):
     """Hughes salvo model parameters of a ship type (per ship)."""
 
-    offense: NonNegative = Field(description="Well-aimed missiles fired per ship per salvo.")
-    defense: NonNegative = Field(description="Missiles a ship intercepts per salvo.")
-    staying_power: float = Field(gt=0, description="Hits needed to put one ship out of action.")
-    land_attack: NonNegative = Field(
+    offense: Salvo = Field(description="Well-aimed missiles fired per ship per salvo.")
+    defense: Salvo = Field(description="Missiles a ship intercepts per salvo.")
+    staying_power: float = Field(
+        ge=0.01, le=MAX_SALVO, description="Hits needed to put one ship out of action."
+    )
+    land_attack: Salvo = Field(
         default=0.0,
         description="Ships: well-aimed land-attack missiles per ship per salvo (at batteries).",
     )
@@ -112,32 +148,39 @@ class UnitType(_Strict):
     """Capabilities shared by every unit of one type."""
 
     domain: Domain = "land"
-    lethality: NonNegative = Field(
+    lethality: float = Field(
         default=0.01,
+        ge=0,
+        le=MAX_LETHALITY,
         description="Attrition coefficient: enemy strength removed per hour per unit of strength.",
     )
-    versus: dict[str, NonNegative] = Field(
+    versus: dict[str, Annotated[float, Field(ge=0, le=MAX_VERSUS)]] = Field(
         default_factory=dict, description="Multiplier on lethality against a target unit type."
     )
-    speed_kph: float = Field(default=30.0, gt=0)
-    sensor_range_km: NonNegative = 20.0
+    speed_kph: float = Field(default=30.0, ge=0.1, le=MAX_SPEED_KPH)
+    sensor_range_km: RangeKm = 20.0
     detection_probability: Probability = 0.8
-    signature: float = Field(default=1.0, gt=0, description="Detectability multiplier.")
-    salvo: SalvoParameters | None = None
-    sortie_range_km: NonNegative = Field(default=0.0, description="Air units: strike radius.")
-    turnaround_hours: float = Field(
-        default=6.0, gt=0, description="Air units: sortie cycle; batteries and ships: reload."
+    signature: float = Field(
+        default=1.0, ge=0.001, le=1000, description="Detectability multiplier."
     )
-    consumption_per_hour: NonNegative = Field(
+    salvo: SalvoParameters | None = None
+    sortie_range_km: RangeKm = Field(default=0.0, description="Air units: strike radius.")
+    turnaround_hours: float = Field(
+        default=6.0,
+        ge=0.1,
+        le=720,
+        description="Air units: sortie cycle; batteries and ships: reload.",
+    )
+    consumption_per_hour: Probability = Field(
         default=0.004, description="Fraction of basic load used per hour when active."
     )
     amphibious: bool = Field(default=False, description="Land unit that can also move by sea.")
-    anti_ship_range_km: NonNegative = Field(
+    anti_ship_range_km: RangeKm = Field(
         default=0.0,
         description="Land units: reach of anti-ship missile salvos (uses `salvo`, every "
         "`turnaround_hours`) against ships their side has detected.",
     )
-    land_attack_range_km: NonNegative = Field(
+    land_attack_range_km: RangeKm = Field(
         default=0.0,
         description="Sea units: reach of land-attack salvos (uses `salvo.land_attack`, every "
         "`turnaround_hours`) against anti-ship batteries their side has detected.",
@@ -186,11 +229,15 @@ class UnitSpec(_Strict):
     side: str
     parent: str | None = Field(default=None, description="Id of the formation it belongs to.")
     type: str
-    strength: float = Field(gt=0, description="Combat strength (personnel, vehicles or ships).")
+    strength: float = Field(
+        gt=0, le=MAX_STRENGTH, description="Combat strength (personnel, vehicles or ships)."
+    )
     location: str
-    speed_kph: float | None = Field(default=None, gt=0, description="Overrides the type's speed.")
+    speed_kph: float | None = Field(
+        default=None, ge=0.1, le=MAX_SPEED_KPH, description="Overrides the type's speed."
+    )
     posture: Posture = "defend"
-    arrives_hour: NonNegative = Field(default=0.0, description="Reinforcement arrival time.")
+    arrives_hour: Hours = Field(default=0.0, description="Reinforcement arrival time.")
 
 
 class Objective(_Strict):
@@ -199,8 +246,8 @@ class Objective(_Strict):
     id: str = Field(min_length=1)
     place: str
     kind: Literal["hold", "seize"] = "hold"
-    deadline_hours: NonNegative
-    weight: float = Field(default=1.0, gt=0)
+    deadline_hours: Hours
+    weight: float = Field(default=1.0, gt=0, le=1e6)
 
 
 class Constraints(_Strict):
@@ -230,12 +277,12 @@ class Side(_Strict):
     color: str = "#1f77b4"
     planner: Literal["agent", "scripted"] = "agent"
     doctrine: Literal["friendly", "adversary"] = "friendly"
-    report_delay_hours: NonNegative = 1.0
-    track_stale_hours: float = Field(default=24.0, gt=0)
+    report_delay_hours: float = Field(default=1.0, ge=0, le=720)
+    track_stale_hours: float = Field(default=24.0, gt=0, le=MAX_HOURS)
     cycle_hours: float | None = Field(
         default=None,
-        gt=0,
-        le=8760,
+        ge=0.5,
+        le=MAX_HOURS,
         description="Hours between this side's decisions (default: settings.cycle_hours).",
     )
     decision_delay_hours: float = Field(
@@ -254,13 +301,13 @@ class Order(_Strict):
     unit: str
     action: Action = "move"
     target: str | None = None
-    at_hour: NonNegative = 0.0
+    at_hour: Hours = 0.0
 
 
 class LogisticsSettings(_Strict):
     """Convoys that carry supply from sources to units (see the engine's logistics section)."""
 
-    convoy_speed_kph: float = Field(default=30.0, gt=0)
+    convoy_speed_kph: float = Field(default=30.0, ge=1, le=MAX_SPEED_KPH)
     convoy_load: float = Field(
         default=0.5, gt=0, le=1, description="Basic loads one convoy carries."
     )
@@ -315,9 +362,9 @@ class PlanningSettings(_Strict):
         "before the best is separated (and says so).",
     )
     lookahead_hours: float | None = Field(
-        default=None, gt=0, description="Wargame horizon; default is two cycles."
+        default=None, gt=0, le=MAX_HOURS, description="Wargame horizon; default is two cycles."
     )
-    weights: dict[Criterion, NonNegative] = Field(
+    weights: dict[Criterion, Annotated[float, Field(ge=0, le=1e6)]] = Field(
         default_factory=lambda: dict(DEFAULT_WEIGHTS),
         description="Decision-matrix weights per criterion (used normalised to sum to 1).",
     )
@@ -359,10 +406,10 @@ class PlanningSettings(_Strict):
 class Settings(_Strict):
     """Simulation settings."""
 
-    cycle_hours: float = Field(default=12.0, gt=0)
-    horizon_hours: float = Field(default=96.0, gt=0)
-    seed: int = Field(default=1, ge=0)
-    combat_step_hours: float = Field(default=0.5, gt=0)
+    cycle_hours: float = Field(default=12.0, ge=0.5, le=MAX_HOURS)
+    horizon_hours: float = Field(default=96.0, gt=0, le=MAX_HOURS)
+    seed: int = Field(default=1, ge=0, le=MAX_SEED)
+    combat_step_hours: float = Field(default=0.5, ge=0.01, le=24)
     attrition: Literal["square", "linear", "mixed"] = "square"
     naval_attrition: Literal["salvo", "square"] = "salvo"
     stochastic: bool = True
@@ -372,7 +419,7 @@ class Settings(_Strict):
     break_fraction: Annotated[float, Field(ge=0, lt=1)] = Field(
         default=0.3, description="A force below this share of its strength at contact retreats."
     )
-    scan_interval_hours: float = Field(default=1.0, gt=0)
+    scan_interval_hours: float = Field(default=1.0, ge=0.1, le=MAX_HOURS)
     cross_country_km: float | None = Field(
         default=None,
         gt=0,
@@ -383,6 +430,14 @@ class Settings(_Strict):
     supply: bool = Field(default=True, description="Model supply; off for validation runs.")
     logistics: LogisticsSettings = Field(default_factory=LogisticsSettings)
     planning: PlanningSettings = Field(default_factory=PlanningSettings)
+    max_events: int = Field(
+        default=DEFAULT_MAX_EVENTS,
+        ge=1000,
+        le=100_000_000,
+        description="Engine budget: events one simulation run may process before it stops "
+        "with an error (a runaway scenario). Shipped scenarios need under 5,000 for their "
+        "whole horizon, a generated 1,000-unit one about 30,000.",
+    )
 
 
 class Scenario(_Strict):

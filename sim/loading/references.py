@@ -9,7 +9,7 @@ from typing import Any
 import networkx as nx
 
 from sim.loading.parse import Path
-from sim.schema import AIR_ACTIONS, Formation, Scenario
+from sim.schema import AIR_ACTIONS, MAX_CYCLES, Formation, Scenario
 from sim.theater import cross_country_pairs
 
 __all__ = ["reference_problems"]
@@ -23,6 +23,7 @@ def reference_problems(scenario: Scenario) -> list[tuple[Path, str]]:
     unit_ids = _check_unique(scenario.units, "units", problems)
     if len(scenario.sides) != 2:
         problems.append((("sides",), f"exactly two sides are supported (got {len(side_ids)})"))
+    problems += _cycle_problems(scenario)
 
     for i, place in enumerate(scenario.places):
         if place.control is not None and place.control not in side_ids:
@@ -218,3 +219,21 @@ def _reachability_problems(scenario: Scenario) -> list[tuple[Path, str]]:
                     )
                 )
     return problems
+
+
+def _cycle_problems(scenario: Scenario) -> list[tuple[Path, str]]:
+    """At most `MAX_CYCLES` decision cycles in the horizon, for the scenario and each side."""
+    horizon = scenario.settings.horizon_hours
+    lengths: list[tuple[Path, float]] = [
+        (("settings", "cycle_hours"), scenario.settings.cycle_hours)
+    ]
+    lengths += [
+        (("sides", i, "cycle_hours"), side.cycle_hours)
+        for i, side in enumerate(scenario.sides)
+        if side.cycle_hours is not None
+    ]
+    return [
+        (path, f"the horizon holds more than {MAX_CYCLES:,} cycles of {hours:g} h")
+        for path, hours in lengths
+        if horizon / hours > MAX_CYCLES
+    ]
