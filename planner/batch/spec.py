@@ -27,22 +27,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from planner.batch.overrides import OverrideError, apply_overrides, check_path
 from planner.batch.records import RunJob
 from scenarios import resolve_scenario
-from sim.scenario import (
-    _SAFE_LOADER,
-    Scenario,
-    ScenarioError,
-    _dotted,
-    _index_lines,
-    _nearest_line,
-    _pydantic_message,
-    load_scenario,
-)
+from sim.loading import Limits, parse_yaml, pydantic_message, read_text
+from sim.scenario import Scenario, ScenarioError, load_scenario
 
 __all__ = ["BatchPlan", "BatchSpec", "Cell", "SpecError", "load_spec", "parse_spec"]
 
@@ -156,9 +147,9 @@ def load_spec(path: str | Path, out_dir: str | Path | None = None) -> BatchPlan:
     """
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as err:
-        raise SpecError(str(path), [(str(path), f"cannot read file: {err.strerror}")]) from None
+        text = read_text(path, Limits.from_env())
+    except ScenarioError as err:
+        raise SpecError(err.source, err.problems) from None
     return parse_spec(text, source=str(path), base=path.parent, out_dir=out_dir)
 
 
@@ -170,31 +161,19 @@ def parse_spec(
     out_dir: str | Path | None = None,
 ) -> BatchPlan:
     """Validate and expand spec YAML text; `source` names it in error messages."""
-    loader = _SAFE_LOADER(text)
     try:
-        root = loader.get_single_node()
-        data = loader.construct_document(root) if root is not None else None
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f"{source}:{mark.line + 1}" if mark else source
-        problem = getattr(err, "problem", None) or str(err)
-        raise SpecError(source, [(where, f"not valid YAML: {problem}")]) from None
-    finally:
-        loader.dispose()
-    if root is None or not isinstance(root, yaml.MappingNode):
-        raise SpecError(source, [(source, "expected a mapping of batch spec fields at top level")])
-    lines: dict[tuple[Any, ...], int] = {}
-    duplicates: list[tuple[tuple[Any, ...], int]] = []
-    _index_lines(root, (), lines, duplicates)
+        parsed = parse_yaml(text, source, Limits.from_env(), what="batch spec")
+    except ScenarioError as err:
+        raise SpecError(source, err.problems) from None
 
     def locate(path: tuple[Any, ...]) -> str:
-        return f"{source}:{_nearest_line(lines, path)}: {_dotted(path) or '<root>'}"
+        return parsed.locate(source, path)
 
-    problems = [(locate(path), "duplicate key") for path, _ in duplicates]
+    problems = [(locate(path), "duplicate key") for path in parsed.duplicates]
     try:
-        spec = BatchSpec.model_validate(data)
+        spec = BatchSpec.model_validate(parsed.data)
     except ValidationError as err:
-        problems += [(locate(tuple(e["loc"])), _pydantic_message(e)) for e in err.errors()]
+        problems += [(locate(tuple(e["loc"])), pydantic_message(e)) for e in err.errors()]
         raise SpecError(source, problems) from None
     found, scenarios = _check(spec, base or Path("."))
     problems += [(locate(path), message) for path, message in found]
