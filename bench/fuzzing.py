@@ -22,6 +22,7 @@ from typing import Any
 
 import yaml
 
+from planner.rundir import RunManifest
 from scenarios import list_scenarios, resolve_scenario
 from sim.engine import Simulation
 from sim.runner import run_scripted
@@ -259,6 +260,8 @@ def bad_command_lines(folder: Path) -> list[list[str]]:
     empty_dir.mkdir(exist_ok=True)
     (folder / "bad_calls").mkdir(exist_ok=True)
     (folder / "bad_calls" / "model_calls.jsonl").write_bytes(b"{not json\n")
+    other_run = folder / "other_run"  # a folder `wargame run` wrote: not a simulation to resume
+    RunManifest(command="run", options={}).save(other_run)
     unwritable = "/proc/ooda-forge-out"  # no one, root included, can make a folder there
     under_file = str(a_file / "sub")
     f, j = str(a_file), str(junk)
@@ -268,7 +271,6 @@ def bad_command_lines(folder: Path) -> list[list[str]]:
         ["run", "tutorial", "--out", unwritable],
         ["run", "tutorial", "--report", "docx"],
         ["run", "tutorial", "--report", "html,docx"],
-        ["run", "tutorial", "--report", ","],
         ["run", "tutorial", "--checkpoint", str(empty_dir)],
         ["run", "tutorial", "--checkpoint", j],
         ["run", "tutorial", "--checkpoint", str(a_file / "c.sqlite")],
@@ -279,7 +281,6 @@ def bad_command_lines(folder: Path) -> list[list[str]]:
         ["run", "tutorial", "--weights", "p_success=abc"],
         ["run", "tutorial", "--cycles", "0"],
         ["run", "tutorial", "--workers", "0"],
-        ["run", "tutorial", "--seed", "-1"],
         ["run", "tutorial", "--planner", "nonsense"],
         ["run", "tutorial", "--doctrine", str(folder / "no_such_folder")],
         ["run", "narnia"],
@@ -290,9 +291,8 @@ def bad_command_lines(folder: Path) -> list[list[str]]:
         ["simulate", "tutorial", "--scheduler", "nonsense"],
         ["simulate", "tutorial", "--replications", "0"],
         ["simulate", "tutorial", "--workers", "0"],
-        ["simulate", "tutorial", "--seed", "-1"],
-        ["simulate", "tutorial", "--seed", "9" * 30],
-        ["simulate", "tutorial", "--resume", "--out", str(folder / "bad_calls")],
+        ["simulate", "tutorial", "--resume", "--out", str(other_run)],
+        ["simulate", "tutorial", "--scheduler", "tcp://:8786"],
         ["simulate", j],
         ["validate", str(self_alias)],
         ["validate", str(empty_dir)],
@@ -304,9 +304,12 @@ def bad_command_lines(folder: Path) -> list[list[str]]:
         ["generate", "--out", str(a_file / "x.yaml")],
         ["generate", "--units", "1"],
         ["generate", "--units", "100000000"],
+        ["generate", "--places", "100000000"],
         ["batch", str(folder / "missing_spec.yaml"), "--out", str(folder / "b")],
         ["batch", j, "--out", str(folder / "b")],
         ["batch-report", str(folder / "no_batch")],
         ["replay", str(empty_dir)],
         ["replay", str(folder / "bad_calls")],
+        ["replay", str(folder / "bad_calls"), "--out", f],
+        ["batch", str(folder / "missing_spec.yaml"), "--out", f],
     ]
