@@ -374,14 +374,25 @@ class Settings(_Strict):
     horizon_hours: float = Field(default=96.0, gt=0)
     seed: int = Field(default=1, ge=0)
     combat_step_hours: float = Field(default=0.5, gt=0)
-    attrition: Literal["square", "linear", "mixed"] = "square"
+    combat_model: str = Field(
+        default="cdb90",
+        description="Land-combat model (sim/data/combat_models): law, defence factors, "
+        "breakpoints, per-battle spread; `dupuy_defaults` keeps the pre-calibration numbers.",
+    )
+    attrition: Literal["square", "linear", "mixed"] | None = Field(
+        default=None,
+        description="Run this textbook law exactly (no per-battle spread) instead of the "
+        "combat model's own law.",
+    )
     naval_attrition: Literal["salvo", "square"] = "salvo"
     stochastic: bool = True
     movement_noise: Annotated[float, Field(ge=0, le=1)] = Field(
         default=0.1, description="Coefficient of variation of travel times."
     )
-    break_fraction: Annotated[float, Field(ge=0, lt=1)] = Field(
-        default=0.3, description="A force below this share of its strength at contact retreats."
+    break_fraction: Annotated[float, Field(ge=0, lt=1)] | None = Field(
+        default=None,
+        description="A force below this share of its strength at contact retreats (both "
+        "sides; unset: the combat model's per-role fractions).",
     )
     scan_interval_hours: float = Field(default=1.0, gt=0)
     cross_country_km: float | None = Field(
@@ -404,8 +415,8 @@ class Scenario(_Strict):
     summary: str = ""
     briefing: str = ""
     sources: list[str] = Field(default_factory=list)
-    places: list[Place] = Field(min_length=2)
-    routes: list[Route] = Field(min_length=1)
+    places: list[Place] = Field(min_length=1)  # one place: a single battle, no movement
+    routes: list[Route] = Field(default_factory=list)
     sides: list[Side] = Field(min_length=2)
     unit_types: dict[str, UnitType] = Field(default_factory=dict, validate_default=True)
     formations: list[Formation] = Field(default_factory=list)
@@ -572,6 +583,16 @@ def _semantic_problems(scenario: Scenario) -> list[tuple[tuple[Any, ...], str]]:
     unit_ids = _check_unique(scenario.units, "units", problems)
     if len(scenario.sides) != 2:
         problems.append((("sides",), f"exactly two sides are supported (got {len(side_ids)})"))
+    from sim.combat_model import combat_model_names
+
+    if scenario.settings.combat_model not in combat_model_names():
+        problems.append(
+            (
+                ("settings", "combat_model"),
+                f"unknown combat model {scenario.settings.combat_model!r} "
+                f"(known: {', '.join(combat_model_names())})",
+            )
+        )
 
     for i, place in enumerate(scenario.places):
         if place.control is not None and place.control not in side_ids:
@@ -734,6 +755,8 @@ def _reachability_problems(scenario: Scenario) -> list[tuple[tuple[Any, ...], st
     for i, unit in enumerate(scenario.units):
         unit_type = scenario.unit_types[unit.type]
         modes = unit_type.modes
+        if len(scenario.places) == 1:  # a one-place theater: nobody needs a route
+            break
         touching = {d["mode"] for _, _, d in graph.edges(unit.location, data=True)}
         if not touching & modes:
             what = "reinforcement arrival place" if unit.arrives_hour > 0 else "location"
