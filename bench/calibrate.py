@@ -103,6 +103,15 @@ class _Layout:
             + [0.0] * len(self.factors)
         )
         self.size = 4 + len(self.prior) + 1
+        # One-hot designs, so the objective needs no per-battle lookups.
+        self.design = np.hstack(
+            [
+                -1.0 * (battles.posture[:, None] == np.array(POSTURES)[None, :]),
+                -1.0 * (battles.terrain[:, None] == np.array(self.terrains)[None, :]),
+                battles.codes,
+            ]
+        ).astype(float)
+        self.log_force_ratio = np.log(battles.attacker / battles.defender)
 
     def start(self) -> np.ndarray:
         theta = np.zeros(self.size)
@@ -139,20 +148,28 @@ class _Layout:
 
 
 def _objective(theta: np.ndarray, layout: _Layout, battles: Battles) -> float:
-    prediction = predict(layout.model(theta), battles)
-    p = np.clip(prediction.p_attacker, 1e-9, 1 - 1e-9)
+    """Negative log posterior; `predict` on `layout.model(theta)`, with the lookups done once."""
+    logs = theta[4 : 4 + len(layout.prior)]
+    p, cas_a, cas_d = battle_outcomes(
+        layout.design @ logs,
+        layout.log_force_ratio,
+        0.05 + 0.95 * _sigmoid(theta[0]),
+        _sigmoid(theta[2]),
+        _sigmoid(theta[3]),
+        math.exp(theta[1]),
+    )
+    p = np.clip(p, 1e-9, 1 - 1e-9)
     y = battles.attacker_wins
     winners = -np.sum(y * np.log(p) + (1 - y) * np.log(1 - p))
     errors = np.concatenate(
         [
-            np.abs(prediction.casualties_attacker - battles.casualties_attacker),
-            np.abs(prediction.casualties_defender - battles.casualties_defender),
+            np.abs(cas_a - battles.casualties_attacker),
+            np.abs(cas_d - battles.casualties_defender),
         ]
     )
     errors = errors[~np.isnan(errors)]
     scale = math.exp(theta[-1])
     casualties = np.sum(errors / scale + math.log(2 * scale))
-    logs = theta[4 : 4 + len(layout.prior)]
     prior = 0.5 * np.sum(((logs - layout.prior) / PRIOR_SD) ** 2)
     return float(winners + casualties + prior)
 

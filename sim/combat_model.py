@@ -30,6 +30,7 @@ __all__ = [
     "CombatModel",
     "battle_outcomes",
     "combat_model_names",
+    "combat_model_problem",
     "load_combat_model",
     "luck_grid",
 ]
@@ -94,14 +95,26 @@ def combat_model_names() -> list[str]:
     return sorted(p.stem for p in MODELS_DIR.glob("*.yaml"))
 
 
+def combat_model_problem(spec: str) -> str | None:
+    """Why `spec` names no model (a shipped name, or a path to a model's .yaml file), or None."""
+    if spec.endswith((".yaml", ".yml")):
+        return None if Path(spec).is_file() else f"combat model file {spec!r} not found"
+    if spec in combat_model_names():
+        return None
+    return f"unknown combat model {spec!r} (known: {', '.join(combat_model_names())})"
+
+
 @functools.cache
-def load_combat_model(name: str) -> CombatModel:
-    """The shipped model `name` (sim/data/combat_models/<name>.yaml)."""
-    path = MODELS_DIR / f"{name}.yaml"
-    if not path.is_file():
-        raise ValueError(f"unknown combat model {name!r} (known: {combat_model_names()})")
+def load_combat_model(spec: str) -> CombatModel:
+    """The shipped model named `spec` (sim/data/combat_models/<name>.yaml), or the model in
+    the .yaml file at path `spec`."""
+    problem = combat_model_problem(spec)
+    if problem is not None:
+        raise ValueError(problem)
+    by_path = spec.endswith((".yaml", ".yml"))
+    path = Path(spec) if by_path else MODELS_DIR / f"{spec}.yaml"
     model = CombatModel.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
-    if model.name != name:
+    if not by_path and model.name != spec:
         raise ValueError(f"{path}: name {model.name!r} does not match the file name")
     return model
 

@@ -376,8 +376,9 @@ class Settings(_Strict):
     combat_step_hours: float = Field(default=0.5, gt=0)
     combat_model: str = Field(
         default="cdb90",
-        description="Land-combat model (sim/data/combat_models): law, defence factors, "
-        "breakpoints, per-battle spread; `dupuy_defaults` keeps the pre-calibration numbers.",
+        description="Land-combat model (a name in sim/data/combat_models, or a path to a "
+        "model's .yaml): law, defence factors, breakpoints, per-battle spread; "
+        "`dupuy_defaults` keeps the pre-calibration numbers.",
     )
     attrition: Literal["square", "linear", "mixed"] | None = Field(
         default=None,
@@ -583,16 +584,11 @@ def _semantic_problems(scenario: Scenario) -> list[tuple[tuple[Any, ...], str]]:
     unit_ids = _check_unique(scenario.units, "units", problems)
     if len(scenario.sides) != 2:
         problems.append((("sides",), f"exactly two sides are supported (got {len(side_ids)})"))
-    from sim.combat_model import combat_model_names
+    from sim.combat_model import combat_model_problem
 
-    if scenario.settings.combat_model not in combat_model_names():
-        problems.append(
-            (
-                ("settings", "combat_model"),
-                f"unknown combat model {scenario.settings.combat_model!r} "
-                f"(known: {', '.join(combat_model_names())})",
-            )
-        )
+    model_problem = combat_model_problem(scenario.settings.combat_model)
+    if model_problem is not None:
+        problems.append((("settings", "combat_model"), model_problem))
 
     for i, place in enumerate(scenario.places):
         if place.control is not None and place.control not in side_ids:
