@@ -90,9 +90,7 @@ def battle_scenario(
 def run_battle(scenario: Scenario, seed: int = 1) -> BattleResult:
     """Run the battle to its end and read the engine's battle log."""
     world = initial_state(scenario)
-    Simulation(scenario, Theater(scenario), world, seed=seed).run(
-        scenario.settings.horizon_hours
-    )
+    Simulation(scenario, Theater(scenario), world, seed=seed).run(scenario.settings.horizon_hours)
     if not world.battle_log:
         raise RuntimeError("the battle did not end within the horizon")
     entry = world.battle_log[0]

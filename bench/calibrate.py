@@ -1,7 +1,9 @@
 """Fit the engine's land-combat model to CDB90 and write it as the `cdb90` combat model.
 
-    python bench/calibrate.py            # fit, cross-validate, write sim/data/combat_models/cdb90.yaml
-    python bench/calibrate.py --check    # fit and print, write nothing
+    python bench/calibrate.py          # fit, cross-validate, write the model file
+    python bench/calibrate.py --check  # fit and print, write nothing
+
+The model file is sim/data/combat_models/cdb90.yaml.
 
 What is fitted is the engine's own battle (sim/combat_model.py, `battle_outcomes`; tested equal
 to the engine's battles): Helmbold's exponent W, the defender's posture and terrain divisors,
@@ -133,9 +135,7 @@ class _Layout:
             law="helmbold",
             exponent=0.05 + 0.95 * _sigmoid(theta[0]),
             luck_sigma=math.exp(theta[1]),
-            break_fraction=BreakFractions(
-                attacker=_sigmoid(theta[2]), defender=_sigmoid(theta[3])
-            ),
+            break_fraction=BreakFractions(attacker=_sigmoid(theta[2]), defender=_sigmoid(theta[3])),
             posture_factors={
                 p: float(math.exp(v)) for p, v in zip(POSTURES, logs[:n_post], strict=True)
             },

@@ -140,9 +140,7 @@ def load_cdb90(path: Path | None = None) -> Battles:
     raw = source.read_bytes()
     rows = list(csv.DictReader(raw.decode("latin-1").splitlines()))
     version_file = folder / "data" / "version.csv"
-    version = (
-        version_file.read_text().splitlines()[1].strip('"') if version_file.is_file() else ""
-    )
+    version = version_file.read_text().splitlines()[1].strip('"') if version_file.is_file() else ""
     kept = []
     for row in rows:
         a, d, outcome = _number(row["STRA"]), _number(row["STRD"]), _number(row["WINA"])

@@ -151,8 +151,5 @@ def battle_outcomes(
     left_d = np.clip(1.0 - np.exp(np.clip(shifted, -700, 700)) * keep_a, 1e-300, 1.0)
     cas_a = np.where(wins, 1.0 - left_a ** (1.0 / w2), 1.0 - break_attacker).mean(axis=1)
     cas_d = np.where(wins, 1.0 - break_defender, 1.0 - left_d ** (1.0 / w2)).mean(axis=1)
-    if sigma == 0:
-        p_win = (margin > 0).astype(float)
-    else:
-        p_win = norm.cdf(margin / sigma)
+    p_win = (margin > 0).astype(float) if sigma == 0 else norm.cdf(margin / sigma)
     return np.asarray(p_win), cas_a, cas_d

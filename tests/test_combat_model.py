@@ -125,9 +125,7 @@ def test_unknown_combat_model_is_a_located_error():
             "id": "x",
             "places": [{"id": "p", "lat": 0, "lon": 0}],
             "sides": [{"id": "a"}, {"id": "b"}],
-            "units": [
-                {"id": "u", "side": "a", "type": "infantry", "strength": 1, "location": "p"}
-            ],
+            "units": [{"id": "u", "side": "a", "type": "infantry", "strength": 1, "location": "p"}],
             "settings": {"combat_model": "no_such_model"},
         }
     )
