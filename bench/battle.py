@@ -81,6 +81,7 @@ def battle_scenario(
             "horizon_hours": 5000.0,
             "cycle_hours": 5000.0,
             "movement_noise": 0.0,
+            "scan_interval_hours": 5000.0,  # nobody needs to look: both sides are in contact
             "supply": False,
         },
     }

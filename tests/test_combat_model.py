@@ -76,7 +76,7 @@ def test_stochastic_engine_wins_at_the_predicted_rate():
     model = load_combat_model("cdb90")
     assert model.luck_sigma > 0
     scenario = battle_scenario(2000, 1500, posture="defend", stochastic=True)
-    runs = 80
+    runs = 200
     wins = sum(run_battle(scenario, seed=seed).attacker_won for seed in range(runs))
     p, _, _ = battle_outcomes(
         np.array([-math.log(model.posture_factors["defend"])]),
