@@ -16,6 +16,7 @@ from sim.engine import Simulation
 from sim.scenario import ScenarioError, parse_scenario
 from sim.state import initial_state
 from sim.theater import Theater
+from sim.unit_types import TERRAIN_DEFENSE_FACTOR
 
 # (attacker, defender, posture, terrain, attacker's lethality multiplier)
 SAMPLE_BATTLES = [
@@ -117,6 +118,7 @@ def test_default_and_named_models():
     assert (dupuy.law, dupuy.exponent, dupuy.luck_sigma) == ("square", 1.0, 0.0)
     assert dupuy.posture_factors == {"defend": 1.5, "reserve": 1.3}
     assert dupuy.break_fraction.attacker == dupuy.break_fraction.defender == 0.3
+    assert dupuy.terrain_factors == TERRAIN_DEFENSE_FACTOR
 
 
 def test_unknown_combat_model_is_a_located_error():
