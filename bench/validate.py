@@ -43,9 +43,10 @@ td:first-child,th:first-child{text-align:left}</style></head><body>
 <h1>Land combat against CDB90</h1>
 <p>{{ battles }} decisive battles (CDB90 {{ version }}), {{ folds }} cross-validation folds of
 whole wars. Command: <code>{{ command }}</code>.</p>
-<table><tr><th>model</th><th>winner accuracy</th><th>Brier</th><th>casualty-fraction MAE</th></tr>
+<table><tr><th>model</th><th>winner accuracy</th><th>Brier</th><th>casualty-fraction MAE</th>
+<th>log10 loss-ratio MAE</th></tr>
 {% for row in rows %}<tr><td>{{ row.name }}</td><td>{{ row.accuracy }}</td><td>{{ row.brier }}</td>
-<td>{{ row.casualty }}</td></tr>
+<td>{{ row.casualty }}</td><td>{{ row.ratio }}</td></tr>
 {% endfor %}</table>
 <h2>Calibration curve</h2><img src="calibration.png" alt="calibration curve" width="560">
 <h2>Predicted against actual loss ratio</h2>
@@ -91,7 +92,8 @@ def baselines(battles: Battles, folds: np.ndarray) -> dict[str, np.ndarray]:
         out["always"][te] = y[tr].mean()
         bigger_won = np.mean(y[tr] == (lfr[tr] > 0))
         out["bigger"][te] = np.where(lfr[te] > 0, bigger_won, 1 - bigger_won)
-        cuts = np.unique(lfr[tr])
+        values = np.unique(lfr[tr])
+        cuts = np.concatenate([[values[0] - 1], (values[1:] + values[:-1]) / 2])  # midpoints
         accuracy = [np.mean((lfr[tr] > c) == (y[tr] > 0.5)) for c in cuts]
         cut = cuts[int(np.argmax(accuracy))]
         above = y[tr][lfr[tr] > cut]
@@ -121,6 +123,17 @@ def _casualty_error(cas_a: np.ndarray, cas_d: np.ndarray, battles: Battles) -> f
         [np.abs(cas_a - battles.casualties_attacker), np.abs(cas_d - battles.casualties_defender)]
     )
     return round(float(np.nanmean(errors)), 4)
+
+
+def _log_loss_ratios(battles: Battles, prediction: Prediction) -> tuple[np.ndarray, np.ndarray]:
+    """log10 of attacker over defender losses, actual and predicted, where both are known."""
+    lost_a = battles.casualties_attacker * battles.attacker
+    lost_d = battles.casualties_defender * battles.defender
+    known = (lost_a > 0) & (lost_d > 0)
+    pred_a = prediction.casualties_attacker * battles.attacker
+    pred_d = prediction.casualties_defender * battles.defender
+    pred_ratio = np.clip(pred_a[known], 1e-9, None) / np.clip(pred_d[known], 1e-9, None)
+    return np.log10(lost_a[known] / lost_d[known]), np.log10(pred_ratio)
 
 
 def _plots(out: Path, battles: Battles, engine: Prediction, logistic: np.ndarray) -> None:
@@ -171,6 +184,8 @@ def validate(battles: Battles, out: Path) -> dict[str, Any]:
     engine_scores = scores(engine, battles)
     base = baselines(battles, folds)
     dupuy = predict(load_combat_model("dupuy_defaults"), battles)
+    actual, predicted = _log_loss_ratios(battles, engine)
+    _, dupuy_ratio = _log_loss_ratios(battles, dupuy)
     result: dict[str, Any] = {
         "command": COMMAND,
         "data_version": battles.version,
@@ -179,7 +194,10 @@ def validate(battles: Battles, out: Path) -> dict[str, Any]:
         "cv_winner_accuracy": round(engine_scores["winner_accuracy"], 4),
         "cv_brier": round(engine_scores["brier"], 4),
         "casualty_error": round(engine_scores["casualty_error"], 4),
+        "loss_ratio_log10_error": round(float(np.mean(np.abs(predicted - actual))), 4),
+        "loss_ratio_correlation": round(float(np.corrcoef(predicted, actual)[0, 1]), 4),
         "baselines": {
+            "loss_ratio_one": {"loss_ratio_log10_error": round(float(np.mean(np.abs(actual))), 4)},
             "attacker_always_wins": _winner_scores(base["always"], battles),
             "bigger_side_wins": _winner_scores(base["bigger"], battles),
             "best_force_ratio_threshold": _winner_scores(base["threshold"], battles),
@@ -195,6 +213,7 @@ def validate(battles: Battles, out: Path) -> dict[str, Any]:
                 "casualty_error": _casualty_error(
                     dupuy.casualties_attacker, dupuy.casualties_defender, battles
                 ),
+                "loss_ratio_log10_error": round(float(np.mean(np.abs(dupuy_ratio - actual))), 4),
             },
         },
     }
@@ -206,6 +225,7 @@ def validate(battles: Battles, out: Path) -> dict[str, Any]:
             "accuracy": result["cv_winner_accuracy"],
             "brier": result["cv_brier"],
             "casualty": result["casualty_error"],
+            "ratio": result["loss_ratio_log10_error"],
         }
     ]
     for name, figures in result["baselines"].items():
@@ -215,6 +235,7 @@ def validate(battles: Battles, out: Path) -> dict[str, Any]:
                 "accuracy": figures.get("winner_accuracy", "-"),
                 "brier": figures.get("brier", "-"),
                 "casualty": figures.get("casualty_error", "-"),
+                "ratio": figures.get("loss_ratio_log10_error", "-"),
             }
         )
     note = (

@@ -138,3 +138,49 @@ def test_shipped_model_is_the_fit_of_the_data():
     new, old = predict(refit, battles), predict(shipped, battles)
     assert np.abs(new.p_attacker - old.p_attacker).max() < 0.005
     assert np.abs(new.casualties_defender - old.casualties_defender).max() < 0.005
+
+
+def _toy(count: int = 60) -> Battles:
+    """Battles the bigger side always wins, casualties 0.1 and 0.2."""
+    rng = np.random.default_rng(5)
+    attacker = rng.uniform(1000, 3000, count)
+    defender = rng.uniform(1000, 3000, count)
+    return Battles(
+        ids=np.arange(count),
+        wars=np.array([f"w{i % 10}" for i in range(count)]),
+        attacker=attacker,
+        defender=defender,
+        attacker_wins=(attacker > defender).astype(float),
+        casualties_attacker=np.full(count, 0.1),
+        casualties_defender=np.full(count, 0.2),
+        posture=np.array(["defend"] * count),
+        terrain=np.array(["open"] * count),
+        codes=np.zeros((count, 0)),
+        factors=(),
+    )
+
+
+def test_baselines_score_what_they_should():
+    """On battles the bigger side always wins, the bigger-side baseline is always right and
+    the fitted threshold nearly so (a test battle may fall between the training battles
+    nearest parity); the per-side constant casualty baseline is exact."""
+    from bench.validate import baselines
+
+    battles = _toy()
+    out = baselines(battles, folds_by_war(battles.wars))
+    won = battles.attacker_wins
+    assert np.all((out["bigger"] > 0.5) == (won > 0.5))
+    assert np.mean((out["threshold"] > 0.5) == (won > 0.5)) >= 0.9
+    assert np.allclose(out["per_side_a"], 0.1) and np.allclose(out["per_side_d"], 0.2)
+    assert np.allclose(out["always"], won.mean(), atol=0.15)
+
+
+def test_results_merge_keeps_other_keys(tmp_path):
+    from bench.validate import merge_results
+
+    path = tmp_path / "results.json"
+    path.write_text('{"engine": {"x": 1}}')
+    merge_results({"battles": 3}, path)
+    import json
+
+    assert json.loads(path.read_text()) == {"engine": {"x": 1}, "validation": {"battles": 3}}
