@@ -139,8 +139,13 @@ def _losses(law: str) -> tuple[LossFn, LossFn]:
 
 def _helmbold(rate_a: Vector, rate_b: Vector, a: Vector, b: Vector, exponent: float) -> None:
     """Scale aimed-fire loss rates by (target total / shooter total)^(1 - W), in place."""
-    total_a = sum(x for x in a if x > 0)
-    total_b = sum(x for x in b if x > 0)
+    total_a = total_b = 0.0
+    for x in a:  # explicit loops: the compiled chain adds in the same order (same bits)
+        if x > 0:
+            total_a += x
+    for x in b:
+        if x > 0:
+            total_b += x
     if total_a <= 0 or total_b <= 0:  # a side with nothing left fires nothing, takes nothing
         return
     factor = (total_a / total_b) ** (1.0 - exponent)
@@ -277,7 +282,12 @@ def stochastic_step(
 
 
 #: Per law, whether A's and B's losses are aimed fire (else area fire), as in `_LOSSES`.
-_AIMED = {"square": (True, True), "linear": (False, False), "mixed": (True, False)}
+_AIMED = {
+    "square": (True, True),
+    "linear": (False, False),
+    "mixed": (True, False),
+    "helmbold": (True, True),
+}
 
 
 def exact_step(
@@ -292,8 +302,8 @@ def exact_step(
     exponent: float = 1.0,
 ) -> StepResult:
     """`stochastic_step` drawing from `random.Random(seed)`: in compiled code for the few units
-    a side usually has (same bits), in Python otherwise (and for the Helmbold law). `arrays`:
-    the coefficient matrices as float arrays, if the caller keeps them."""
+    a side usually has (same bits), in Python otherwise. `arrays`: the coefficient matrices
+    as float arrays, if the caller keeps them."""
     chain = _compiled_chain()
     if chain is None or law not in _AIMED or len(coef_ab) * len(coef_ba) > NUMPY_PAIRS:
         rng = random.Random(seed)
@@ -316,9 +326,11 @@ def exact_step(
         seed & 0xFFFFFFFF,
         seed >> 32,
         float(EXACT_EVENT_LIMIT),
+        law == "helmbold",
+        float(exponent),
     )
     if status == chain.CHAIN_TAU:
-        return stochastic_step(law, a, b, coef_ab, coef_ba, dt, random.Random(seed))
+        return stochastic_step(law, a, b, coef_ab, coef_ba, dt, random.Random(seed), exponent)
     ended = fraction if status == chain.CHAIN_ENDED else None
     return StepResult(array_a.tolist(), array_b.tolist(), ended)
 
