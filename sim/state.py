@@ -106,6 +106,7 @@ class BattleState:
     contact_strength: dict[str, float]
     luck: float = 0.0  # this battle's shift of log(attacker's coefficients / defender's)
     losses: dict[str, float] = field(default_factory=dict)  # side -> strength lost so far
+    broke: bool = False  # a side broke off (fell below its break fraction) in this battle
 
 
 @dataclass

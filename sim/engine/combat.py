@@ -65,7 +65,6 @@ class Combat:
             if fraction is not None
             else (model.break_fraction.attacker, model.break_fraction.defender)
         )
-        self._broke: dict[str, bool] = {}  # place -> a side broke off in its battle
 
     def resume(self) -> None:
         """A rebuilt run: the battles in progress go on."""
@@ -163,9 +162,8 @@ class Combat:
         if winner is not None:
             self.state.control[place] = winner
         ended_hour = self._ended_hour.pop(place, None)
-        broke = self._broke.pop(place, False)
         died_out = ended_hour is not None  # a force reached zero in the last step
-        reason = "breakpoint" if broke else ("annihilation" if died_out else "withdrawal")
+        reason = "breakpoint" if battle.broke else ("annihilation" if died_out else "withdrawal")
         self.state.battle_log.append(
             {
                 "place": place,
@@ -312,7 +310,7 @@ class Combat:
                     unit.action, unit.target = "withdraw", refuge
                     unit.path, unit.posture = [refuge], "withdraw"
                     withdrew = True
-                    self._broke[battle.place] = True
+                    battle.broke = True
                     if not movement.movers[unit.id].is_alive:
                         movement.start(unit)
                         restarted = True
