@@ -83,7 +83,7 @@ def predict(model: CombatModel, battles: Battles) -> Prediction:
 
 
 def _sigmoid(x: float) -> float:
-    return 1.0 / (1.0 + math.exp(-x))
+    return 1.0 / (1.0 + math.exp(-min(max(x, -500.0), 500.0)))
 
 
 def _logit(p: float) -> float:
@@ -156,7 +156,7 @@ def _objective(theta: np.ndarray, layout: _Layout, battles: Battles) -> float:
         0.05 + 0.95 * _sigmoid(theta[0]),
         _sigmoid(theta[2]),
         _sigmoid(theta[3]),
-        math.exp(theta[1]),
+        math.exp(min(theta[1], 50.0)),
     )
     p = np.clip(p, 1e-9, 1 - 1e-9)
     y = battles.attacker_wins
@@ -168,7 +168,7 @@ def _objective(theta: np.ndarray, layout: _Layout, battles: Battles) -> float:
         ]
     )
     errors = errors[~np.isnan(errors)]
-    scale = math.exp(theta[-1])
+    scale = max(math.exp(min(theta[-1], 50.0)), 1e-4)  # floored: exact data need no log(0)
     casualties = np.sum(errors / scale + math.log(2 * scale))
     prior = 0.5 * np.sum(((logs - layout.prior) / PRIOR_SD) ** 2)
     return float(winners + casualties + prior)

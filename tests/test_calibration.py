@@ -184,3 +184,34 @@ def test_results_merge_keeps_other_keys(tmp_path):
     import json
 
     assert json.loads(path.read_text()) == {"engine": {"x": 1}, "validation": {"battles": 3}}
+
+
+def test_validation_report_writes_page_plots_and_figures(tmp_path):
+    """`make validate`'s pipeline on a small set: the page, both plots as PNG and SVG, and the
+    figures bench/results.json takes (engine and every baseline)."""
+    pytest.importorskip("matplotlib")
+    from bench.validate import validate
+
+    battles = _toy(80)
+    rng = np.random.default_rng(9)
+    noisy = np.log(battles.attacker / battles.defender) + rng.normal(0, 0.3, len(battles)) > 0
+    lost = rng.uniform(0.1, 0.25, len(battles))  # the loser's casualties, the winner's half
+    won = noisy.astype(float)
+    battles = Battles(
+        **{
+            **battles.__dict__,
+            "attacker_wins": won,
+            "casualties_attacker": np.where(noisy, lost / 2, lost),
+            "casualties_defender": np.where(noisy, lost, lost / 2),
+        }
+    )
+    result = validate(battles, tmp_path)
+    for name in ("index.html", "calibration.png", "calibration.svg", "loss_ratio.png"):
+        assert (tmp_path / name).stat().st_size > 0, name
+    assert result["battles"] == 80 and 0 <= result["cv_brier"] <= 1
+    assert {"attacker_always_wins", "logistic_force_ratio_posture_terrain"} <= set(
+        result["baselines"]
+    )
+    # The engine, fitted on the other folds, beats "the attacker always wins" on these battles.
+    assert result["cv_brier"] < result["baselines"]["attacker_always_wins"]["brier"]
+    assert "<td>engine, cdb90 model (CV)</td>" in (tmp_path / "index.html").read_text()
