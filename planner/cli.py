@@ -521,7 +521,8 @@ def simulate(
     ] = None,
     out_dir: Annotated[Path, typer.Option("--out")] = Path("out"),
 ) -> None:
-    """Run the scenario's scripted orders with no planner; write outcomes and timeline.csv."""
+    """Run the scenario's scripted orders with no planner; write outcomes, timeline.csv and
+    battles.csv."""
     from sim.runner import simulate as simulate_runs
 
     loaded = _load(scenario)
@@ -565,10 +566,25 @@ def simulate(
         writer = csv.writer(handle)
         writer.writerow(["hour", "unit", "side", "strength", "place"])
         writer.writerows(runs[0].timeline)
+    with (out_dir / "battles.csv").open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(
+            ["replication", "place", "start_hour", "end_hour", "attacker", "defender", "winner"]
+            + [f"{s}_losses" for s in sides]
+            + ["end_reason"]
+        )
+        for run_ in runs:
+            for b in run_.battles:
+                writer.writerow(
+                    [run_.replication, b.place, round(b.start_hour, 4), round(b.end_hour, 4)]
+                    + [b.attacker, b.defender, b.winner]
+                    + [round(b.losses.get(s, 0.0), 4) for s in sides]
+                    + [b.end_reason]
+                )
     wins = {s: sum(r.outcome.winner == s for r in runs) for s in sides}
     out.print(
-        f"{len(runs)} replication(s); wins {wins}; wrote {out_dir}/replications.csv and "
-        f"{out_dir}/timeline.csv",
+        f"{len(runs)} replication(s); wins {wins}; wrote {out_dir}/replications.csv, "
+        f"{out_dir}/timeline.csv and {out_dir}/battles.csv",
         highlight=False,
     )
 
