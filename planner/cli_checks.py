@@ -66,7 +66,7 @@ def check_checkpoint(path: Path | None, option: str = "--checkpoint") -> None:
         except OSError as err:
             raise OptionError(f"{option} {path}: cannot read ({err.strerror})") from None
         if head and head != _SQLITE_MAGIC:
-            raise OptionError(f"{option} {path}: not a SQLite database")
+            raise OptionError(f"{option} {path}: file is not a database (not SQLite)")
         return
     check_out_folder(path.parent if str(path.parent) else Path("."), option)
 

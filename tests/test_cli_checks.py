@@ -41,7 +41,7 @@ def test_a_checkpoint_is_new_or_a_sqlite_database(tmp_path):
     check_checkpoint(database)
     junk = tmp_path / "junk.sqlite"
     junk.write_bytes(b"\x00garbage" * 10)
-    with pytest.raises(OptionError, match="not a SQLite database"):
+    with pytest.raises(OptionError, match="file is not a database"):
         check_checkpoint(junk)
     with pytest.raises(OptionError, match="is a folder"):
         check_checkpoint(tmp_path)
