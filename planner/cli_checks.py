@@ -31,13 +31,18 @@ class OptionError(ValueError):
 
 
 def check_out_folder(folder: Path, option: str = "--out") -> None:
-    """The folder exists or can be made, and a file can be written in it."""
+    """The folder is a folder, or can be made: its nearest existing ancestor is a folder a
+    file can be written in (nothing is created)."""
     folder = Path(folder)
     if folder.exists() and not folder.is_dir():
         raise OptionError(f"{option} {folder}: is a file, not a folder")
+    existing = folder.absolute()
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir():
+        raise OptionError(f"{option} {folder}: {existing} is a file, not a folder")
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        handle, probe = tempfile.mkstemp(prefix=".write-check-", dir=folder)
+        handle, probe = tempfile.mkstemp(prefix=".write-check-", dir=existing)
         os.close(handle)
         os.unlink(probe)
     except OSError as err:

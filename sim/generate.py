@@ -11,6 +11,7 @@ seed (numpy `default_rng(seed)`).
 
 from __future__ import annotations
 
+import os
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -221,10 +222,15 @@ def generate_scenario(
 
 
 def write_scenario(data: dict[str, Any], path: str | Path) -> None:
-    """Write a scenario dict as YAML (UTF-8, keys in the given order)."""
+    """Write a scenario dict as YAML (UTF-8, keys in the given order), creating its folder;
+    through a temporary file and a rename, so never half a file."""
     dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)  # libyaml when available: ~10x faster
     text = yaml.dump(data, Dumper=dumper, sort_keys=False, allow_unicode=True, width=100)
-    Path(path).write_text(f"# {data.get('name', 'Scenario')}\n{text}", encoding="utf-8")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    temporary.write_text(f"# {data.get('name', 'Scenario')}\n{text}", encoding="utf-8")
+    os.replace(temporary, path)
 
 
 @cache
