@@ -5,7 +5,8 @@ Blue's and Red's decision cycle, and prints a Markdown table: per cell, Blue's s
 (95 % Wilson interval), Blue's mean objective attainment and the geometric-mean exchange ratio
 (Red's strength lost over Blue's; 95 % Student t interval on its logarithm). The tempo ratio is
 Red's cycle over Blue's: 4 means Blue decides four times as often. Writes a plot of both against
-the tempo ratio and merges the figures into bench/results.json under `tempo`.
+the tempo ratio (one line per Blue cycle) and merges the figures into bench/results.json under
+`tempo`.
 
     wargame batch scenarios/batches/ooda_tempo.yaml --workers 2 --out out/tempo
     python bench/tempo.py out/tempo [--plot docs/tempo.png]
@@ -107,26 +108,32 @@ def table(result: dict) -> str:
 
 
 def plot(result: dict, path: Path) -> None:
-    """Blue's wins and the exchange ratio against the tempo ratio (log scale), per ratio."""
-    rows = result["by_tempo_ratio"]
-    x = [row["tempo_ratio"] for row in rows]
-    figure, (wins_axes, exchange_axes) = plt.subplots(1, 2, figsize=(9, 3.6))
-    for axes, key, label in (
-        (wins_axes, "blue_wins", "Blue's share of wins"),
-        (exchange_axes, "exchange_ratio", "exchange ratio (Red lost / Blue lost)"),
+    """Blue's objective attainment and the exchange ratio against the tempo ratio (log scale),
+    one line per Blue cycle, so both the ratio and Blue's own cycle show."""
+    figure, (outcome_axes, exchange_axes) = plt.subplots(1, 2, figsize=(10, 3.8))
+    for blue in sorted({cell["blue_cycle_hours"] for cell in result["cells"]}):
+        cells = [cell for cell in result["cells"] if cell["blue_cycle_hours"] == blue]
+        x = [cell["red_cycle_hours"] / blue for cell in cells]
+        for axes, key in ((outcome_axes, "blue_attainment"), (exchange_axes, "exchange_ratio")):
+            estimates = [Estimate(**cell[key]) for cell in cells]
+            values = [e.value for e in estimates]
+            low = [e.value - (e.low if e.low is not None else e.value) for e in estimates]
+            high = [(e.high if e.high is not None else e.value) - e.value for e in estimates]
+            axes.errorbar(
+                x, values, yerr=[low, high], fmt="o-", capsize=3, label=f"Blue {blue:g} h"
+            )
+    for axes, label in (
+        (outcome_axes, "Blue's objective attainment"),
+        (exchange_axes, "exchange ratio (Red lost / Blue lost)"),
     ):
-        estimates = [Estimate(**row[key]) for row in rows]
-        values = [e.value for e in estimates]
-        low = [e.value - (e.low if e.low is not None else e.value) for e in estimates]
-        high = [(e.high if e.high is not None else e.value) - e.value for e in estimates]
-        axes.errorbar(x, values, yerr=[low, high], fmt="o-", capsize=3)
         axes.set_xscale("log", base=2)
         axes.set_xlabel("tempo ratio (Red's cycle / Blue's cycle)")
         axes.set_ylabel(label)
         axes.axvline(1.0, color="grey", linewidth=0.8, linestyle=":")
         axes.grid(alpha=0.3)
     exchange_axes.set_yscale("log")
-    figure.suptitle("OODA tempo on the Narva Gap (95 % intervals)", fontsize=10)
+    outcome_axes.legend(fontsize=8)
+    figure.suptitle("OODA tempo on the Narva Gap (95 % intervals, 16 seeds a cell)", fontsize=10)
     figure.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path, dpi=110)
@@ -138,13 +145,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("folder", type=Path, help="the batch's output folder")
     parser.add_argument("--plot", type=Path, default=ROOT / "docs" / "tempo.png")
     parser.add_argument("--results", type=Path, default=RESULTS)
+    parser.add_argument("--key", default="tempo", help="key in the results file")
     args = parser.parse_args(argv)
     result = analyse(args.folder)
     print(table(result))
     plot(result, args.plot)
     print(f"plot: {args.plot}")
     existing = json.loads(args.results.read_text()) if args.results.exists() else {}
-    existing["tempo"] = result
+    existing[args.key] = result
     tmp = args.results.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(existing, indent=2, sort_keys=True) + "\n")
     tmp.replace(args.results)
