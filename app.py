@@ -1,105 +1,66 @@
-"""OODA Forge wargame console: pick a scenario, run the OODA campaign, read the after-action record.
+"""OODA Forge wargame console: plan and fight a campaign cycle by cycle, then read its record.
 
-Run with ``streamlit run app.py``. The page only builds, runs and reads: the campaign is
-`planner.campaign.run_campaign`, every table and chart comes from the AAR it returns, the map
-from the scenario's places, routes and units. Nothing runs until "Run campaign" is pressed.
-The base map is the packaged Natural Earth layer on a blank MapLibre style: no tile server,
-no request leaves the machine. With "Human approval" on, the campaign pauses at each cycle's
-decision (a LangGraph interrupt checkpointed to SQLite) and resumes when the commander approves.
+Run with ``wargame console`` (or ``streamlit run app.py``). The page only builds, runs and
+reads: a run is a folder (`planner.console_run`) stepped through the OODA graph by phase or by
+cycle, or continued to the end with the map redrawn after every cycle; it pauses at each
+decision of the sides the user commands. The map (`planner.console_map`) draws APP-6 /
+MIL-STD-2525 symbols (`planner.console_symbols`), the COAs as arrows, tracks and battles,
+the ground truth or a side's perceived picture, on the packaged Natural Earth land with a
+blank MapLibre style: no tile server, no request leaves the machine. Runs are saved and can
+be reopened, and resumed, after a reload.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
-import math
 import re
-import shutil
-import tempfile
-import uuid
 import warnings
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import pandas as pd
-import pydeck as pdk
 import streamlit as st
 
-from planner.aar import render_markdown
-from planner.record import AfterActionRecord, UnitPosition
-from planner.report import (
-    ROUTE_STYLE,
-    decision_rows,
-    labelled_places,
-    place_priorities,
-    render_html,
-    side_colors,
-    strength_rows,
-    theater_bounds,
-    write_pdf,
+from planner.console_format import (
+    MATRIX_HEADERS,
+    coa_card,
+    matrix_table,
+    no_plan_reason,
+    verdict,
 )
+from planner.console_map import (
+    MAP_HEIGHT,
+    MAP_WIDTH,
+    PerceivedUnit,
+    Situation,
+    battle_icon,
+    legend_html,
+    map_deck,
+    rgb,
+)
+from planner.console_run import (
+    ConsoleRun,
+    RunSettings,
+    advance,
+    decide,
+    list_runs,
+    open_run,
+    start_run,
+)
+from planner.record import CycleRecord, PlanRecord, UnitPosition
+from planner.report import side_colors
 from scenarios import list_scenarios, resolve_scenario
-from sim.scenario import Scenario, ScenarioError, parse_scenario
+from sim.scenario import DEFAULT_WEIGHTS, Scenario, ScenarioError, parse_scenario
 
-NODES = ("observe", "orient", "decide", "approve", "act")
 DOCTRINE_PLANNER = "doctrine (offline)"
 MODEL_PLANNER = "chat model"
-NEUTRAL = "#9a9a9a"
 DEFAULT_SCENARIO = "tutorial"
-#: A MapLibre style with one background layer and no sources: the map needs no tile server.
-OFFLINE_MAP_STYLE = "data:application/json," + quote(
-    json.dumps(
-        {
-            "version": 8,
-            "sources": {},
-            "layers": [
-                {"id": "bg", "type": "background", "paint": {"background-color": "#cfe3f3"}}
-            ],
-        }
-    )
-)
+PLAY_SECONDS = 1.5
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>:~$])")
-#: Streamlit Markdown colour names and their approximate RGB, for legends in plain text.
-_MARKDOWN_COLORS = {
-    "blue": (28, 131, 225),
-    "red": (255, 43, 43),
-    "green": (33, 195, 84),
-    "orange": (255, 164, 33),
-    "violet": (128, 61, 245),
-    "gray": (128, 128, 128),
-}
 
 
 class ConsoleError(Exception):
     """A problem with the console's inputs, shown to the user as a message (no traceback)."""
-
-
-class PendingApproval(Exception):  # noqa: N818 - a signal, not a failure
-    """Raised by the approver to pause the campaign until the commander decides."""
-
-    def __init__(self, payload: dict[str, Any]):
-        super().__init__(f"cycle {payload.get('cycle')} awaits approval")
-        self.payload = payload
-
-
-@dataclass(frozen=True)
-class RunSettings:
-    """The sidebar's run parameters (None: the scenario's own setting)."""
-
-    seed: int | None = None
-    cycles: int | None = None
-    replications: int | None = None
-    workers: int = 1
-    model: str = ""
-    base_url: str = ""
-    doctrine_dir: str = ""
-    approval: bool = False
-
-
-# --- small helpers ---------------------------------------------------------------------------
 
 
 def md(text: Any) -> str:
@@ -107,35 +68,9 @@ def md(text: Any) -> str:
     return _MD_SPECIAL.sub(r"\\\1", str(text))
 
 
-def rgb(color: str, alpha: int = 255) -> list[int]:
-    """[r, g, b, a] of a #rgb or #rrggbb colour."""
-    digits = color.lstrip("#")
-    if len(digits) == 3:
-        digits = "".join(c * 2 for c in digits)
-    return [int(digits[i : i + 2], 16) for i in (0, 2, 4)] + [alpha]
-
-
-def swatch(color: str) -> str:
-    """A square in the Streamlit Markdown colour nearest to a hex colour (for legends)."""
-    r, g, b, _ = rgb(color)
-    name = min(
-        _MARKDOWN_COLORS,
-        key=lambda k: sum(
-            (x - y) ** 2 for x, y in zip(_MARKDOWN_COLORS[k], (r, g, b), strict=True)
-        ),
-    )
-    return f":{name}[■]"
-
-
 def side_names(scenario: Scenario) -> dict[str, str]:
     """Display name per side id."""
     return {side.id: side.name or side.id for side in scenario.sides}
-
-
-def planned_cycles(scenario: Scenario, cycles: int | None) -> int:
-    """How many cycles the campaign can run at most."""
-    full = math.ceil(scenario.settings.horizon_hours / scenario.settings.cycle_hours)
-    return min(cycles, full) if cycles else full
 
 
 @st.cache_resource(show_spinner=False, max_entries=32)
@@ -154,13 +89,13 @@ def error_markdown(err: ScenarioError) -> str:
 # --- sidebar ---------------------------------------------------------------------------------
 
 
-def scenario_picker() -> tuple[Scenario | None, str, ScenarioError | None]:
-    """Pick a shipped scenario or upload one; returns (scenario, key, validation error)."""
+def scenario_picker() -> tuple[Scenario | None, str, str, ScenarioError | None]:
+    """Pick a shipped scenario or upload one; returns (scenario, text, key, error)."""
     source = st.radio("Source", ["Shipped", "Upload YAML"], horizontal=True, key="source")
     if source == "Shipped":
         entries = dict(list_scenarios())
         if not entries:
-            return None, "", None
+            return None, "", "", None
         names = list(entries)
         first = names.index(DEFAULT_SCENARIO) if DEFAULT_SCENARIO in names else 0
         name = st.selectbox("Scenario", names, index=first, key="scenario_name")
@@ -171,16 +106,16 @@ def scenario_picker() -> tuple[Scenario | None, str, ScenarioError | None]:
     else:
         upload = st.file_uploader("Scenario file", type=["yaml", "yml"], key="upload")
         if upload is None:
-            return None, "", None
+            return None, "", "", None
         text, label = upload.getvalue().decode("utf-8", errors="replace"), upload.name
     key = hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
     try:
-        return parse_cached(text, label), key, None
+        return parse_cached(text, label), text, key, None
     except ScenarioError as err:
-        return None, key, err
+        return None, text, key, err
 
 
-def run_settings() -> RunSettings:
+def run_settings(scenario: Scenario | None) -> RunSettings:
     """The run parameters from the sidebar widgets."""
     seed = st.number_input(
         "Seed", min_value=0, value=None, step=1, key="seed", placeholder="scenario's seed"
@@ -204,7 +139,23 @@ def run_settings() -> RunSettings:
         placeholder="scenario's cap",
         help="COA selection (KN++) sizes the budget; it stops here at the latest.",
     )
+    quick = st.toggle(
+        "Quick planning", key="quick", help="One revision round of 2 replications per COA."
+    )
     workers = st.radio("Workers", [1, 2], horizontal=True, key="workers")
+    agents = [s for s in scenario.sides if s.planner == "agent"] if scenario else []
+    default = (
+        [next((s.id for s in agents if s.doctrine == "friendly"), agents[0].id)] if agents else []
+    )
+    command = st.multiselect(
+        "Sides you command",
+        [s.id for s in agents],
+        default=default,
+        key=f"command-{scenario.id if scenario else ''}",
+        format_func=lambda s: side_names(scenario)[s] if scenario else s,
+        help="The campaign pauses at these sides' decisions; the others plan and act alone.",
+    )
+    weights = weight_inputs(scenario)
     planner = st.radio("COA drafter", [DOCTRINE_PLANNER, MODEL_PLANNER], key="planner")
     model = base_url = ""
     if planner == MODEL_PLANNER:
@@ -221,11 +172,6 @@ def run_settings() -> RunSettings:
     doctrine_dir = st.text_input(
         "Extra doctrine folder (optional)", key="doctrine_dir", placeholder="/path/to/your/doctrine"
     )
-    approval = st.toggle(
-        "Human approval each cycle",
-        key="approval",
-        help="Pause after each Decide step so you can approve or change the COA.",
-    )
     return RunSettings(
         seed=None if seed is None else int(seed),
         cycles=None if cycles is None else int(cycles),
@@ -234,265 +180,52 @@ def run_settings() -> RunSettings:
         model=model.strip(),
         base_url=base_url.strip(),
         doctrine_dir=doctrine_dir.strip(),
-        approval=approval,
+        command=tuple(command),
+        weights=weights,
+        quick=quick,
     )
 
 
-# --- map -------------------------------------------------------------------------------------
-
-
-@st.cache_data(show_spinner=False, max_entries=16)
-def countries_geojson(bounds: tuple[float, float, float, float]) -> dict[str, Any]:
-    """Natural Earth countries clipped to `bounds` and simplified to the map's scale, as GeoJSON.
-
-    The tolerance is 1/1000 of the larger side of the box (about a screen pixel at the initial
-    zoom), which keeps the map message small for ocean-wide theaters.
-    """
-    import shapely
-    from shapely.geometry import box
-
-    from sim.theater import load_countries
-
-    frame = box(*bounds)
-    tolerance = max(bounds[2] - bounds[0], bounds[3] - bounds[1]) / 1000
-    countries = load_countries()
-    clipped = countries[countries.intersects(frame)].clip(frame)
-    digits = max(2, math.ceil(-math.log10(tolerance)) + 1)
-    simplified = clipped.geometry.simplify(tolerance).values
-    clipped = clipped.set_geometry(shapely.transform(simplified, lambda xy: xy.round(digits)))
-    clipped = clipped[~clipped.geometry.is_empty]
-    data = json.loads(clipped[["name", "geometry"]].to_json())
-    for feature in data["features"]:
-        feature["properties"]["tooltip"] = feature["properties"]["name"]
-    return data
-
-
-def map_bounds(scenario: Scenario) -> tuple[float, float, float, float]:
-    """The theater bounds widened by half a span each way, so the base map fills the view."""
-    west, south, east, north = theater_bounds(scenario)
-    dx, dy = (east - west) / 2, (north - south) / 2
-    return (
-        max(west - dx, -180.0),
-        max(south - dy, -89.0),
-        min(east + dx, 180.0),
-        min(north + dy, 89.0),
-    )
-
-
-def unit_offsets(count: int, radius: float) -> list[tuple[float, float]]:
-    """Positions on a small ring so that units at one place do not hide each other."""
-    if count == 1:
-        return [(0.0, -radius)]
-    return [
-        (radius * math.sin(2 * math.pi * i / count), -radius * math.cos(2 * math.pi * i / count))
-        for i in range(count)
-    ]
-
-
-def route_rows(scenario: Scenario) -> list[dict[str, Any]]:
-    """One straight path per route, coloured by mode."""
-    places = {p.id: p for p in scenario.places}
-    return [
-        {
-            "path": [
-                [places[r.source].lon, places[r.source].lat],
-                [places[r.target].lon, places[r.target].lat],
-            ],
-            "color": rgb(ROUTE_STYLE.get(r.mode, ROUTE_STYLE["road"])["color"], 220),
-            "tooltip": f"{r.mode} {r.source}–{r.target} ({r.terrain})",
+def weight_inputs(scenario: Scenario | None) -> dict[str, float] | None:
+    """The decision-matrix weights (None: the scenario's), shown normalised."""
+    given = dict(scenario.settings.planning.weights) if scenario else dict(DEFAULT_WEIGHTS)
+    with st.expander("Decision weights"):
+        values = {
+            name: st.number_input(
+                name.replace("_", " "),
+                min_value=0.0,
+                max_value=10.0,
+                value=float(given.get(name, 0.0)),
+                step=0.05,
+                key=f"weight-{name}",
+            )
+            for name in DEFAULT_WEIGHTS
         }
-        for r in scenario.routes
-    ]
-
-
-def place_rows(
-    scenario: Scenario, control: dict[str, str], colors: dict[str, str]
-) -> list[dict[str, Any]]:
-    """Places coloured by controlling side; dense theaters label only the important ones."""
-    names = side_names(scenario)
-    priority, named = place_priorities(scenario), labelled_places(scenario)
-    rows = []
-    for p in scenario.places:
-        side = control.get(p.id, p.control) or ""
-        rows.append(
-            {
-                "position": [p.lon, p.lat],
-                "name": p.name or p.id,
-                "labelled": p.id in named,
-                "color": rgb(colors.get(side, NEUTRAL)),
-                "tooltip": f"{p.name or p.id} ({p.kind}, {p.terrain}) held by "
-                f"{names.get(side, 'nobody')}" + (" — objective" if priority[p.id] == 2 else ""),
-            }
+        total = sum(values.values())
+        if total <= 0:
+            st.error("At least one weight must be above zero; the scenario's weights are used.")
+            return None
+        st.caption(
+            "Used normalised: "
+            + ", ".join(f"{k.replace('_', ' ')} {v / total:.2f}" for k, v in values.items())
         )
-    return rows
+    return None if values == {k: float(given.get(k, 0.0)) for k in DEFAULT_WEIGHTS} else values
 
 
-def unit_rows(
-    scenario: Scenario,
-    colors: dict[str, str],
-    positions: dict[str, UnitPosition] | None = None,
-) -> list[dict[str, Any]]:
-    """Units on a small ring around their place, disc area proportional to strength: at their
-    start places, or where a cycle record (`positions`: id -> place, moving_to, strength) left
-    them; units missing from `positions` (destroyed, not yet arrived) are not drawn."""
-    places = {p.id: p for p in scenario.places}
-    west, south, east, north = theater_bounds(scenario)
-    ring = 0.012 * max(east - west, north - south)
-    strongest = max(unit.strength for unit in scenario.units)
-    by_place: dict[str, list] = {}
-    for unit in scenario.units:
-        if positions is None:
-            by_place.setdefault(unit.location, []).append((unit, unit.strength, None))
-        elif unit.id in positions:
-            where = positions[unit.id]
-            by_place.setdefault(where.place, []).append((unit, where.strength, where.moving_to))
-    rows = []
-    for place_id, units in by_place.items():
-        for (unit, strength, moving_to), (dx, dy) in zip(
-            units, unit_offsets(len(units), ring), strict=True
-        ):
-            arrives = (
-                f", arrives H+{unit.arrives_hour:g}"
-                if unit.arrives_hour and positions is None
-                else ""
-            )
-            moving = f", moving to {moving_to}" if moving_to else ""
-            rows.append(
-                {
-                    "position": [places[place_id].lon + dx, places[place_id].lat + dy],
-                    "radius": 3 + 7 * math.sqrt(strength / strongest),
-                    "color": rgb(colors.get(unit.side, NEUTRAL), 200),
-                    "tooltip": f"{unit.name or unit.id} — {unit.type}, strength "
-                    f"{strength:g} at {place_id}{moving}{arrives}",
-                }
-            )
-    return rows
-
-
-def map_layers(
-    scenario: Scenario,
-    control: dict[str, str],
-    positions: dict[str, dict[str, Any]] | None = None,
-) -> list[pdk.Layer]:
-    """Countries, routes by mode, units by side, places by control, and place labels.
-
-    Dense theaters label only objectives and cities, ports and bases; every place has a
-    tooltip.
-    """
-    colors = side_colors([side.id for side in scenario.sides], scenario)
-    places = place_rows(scenario, control, colors)
-    pixels = "'pixels'"  # a literal for pydeck, which reads bare strings as accessors
-    return [
-        pdk.Layer(
-            "GeoJsonLayer",
-            countries_geojson(map_bounds(scenario)),
-            id="countries",
-            stroked=True,
-            filled=True,
-            get_fill_color=[242, 239, 230],
-            get_line_color=[150, 140, 125],
-            line_width_min_pixels=1,
-            pickable=True,
-        ),
-        pdk.Layer(
-            "PathLayer",
-            route_rows(scenario),
-            id="routes",
-            get_path="path",
-            get_color="color",
-            width_min_pixels=3,
-            pickable=True,
-        ),
-        pdk.Layer(
-            "ScatterplotLayer",
-            unit_rows(scenario, colors, positions),
-            id="units",
-            get_position="position",
-            get_fill_color="color",
-            get_radius="radius",
-            radius_units=pixels,
-            stroked=True,
-            get_line_color=[255, 255, 255],
-            line_width_min_pixels=1,
-            pickable=True,
-        ),
-        pdk.Layer(
-            "ScatterplotLayer",
-            places,
-            id="places",
-            get_position="position",
-            get_fill_color="color",
-            get_radius=7,
-            radius_units=pixels,
-            stroked=True,
-            get_line_color=[29, 38, 48],
-            line_width_min_pixels=2,
-            pickable=True,
-        ),
-        pdk.Layer(
-            "TextLayer",
-            [p for p in places if p["labelled"]],
-            id="labels",
-            get_position="position",
-            get_text="name",
-            get_size=14,
-            get_color=[29, 38, 48],
-            get_pixel_offset=[0, -18],
-            character_set="'auto'",
-            font_family="'Helvetica Neue, Arial, sans-serif'",
-            font_weight=600,
-            outline_width=2,
-            outline_color=[255, 255, 255],
-            font_settings={"sdf": True},
-        ),
-    ]
-
-
-def theater_deck(
-    scenario: Scenario,
-    control: dict[str, str],
-    positions: dict[str, dict[str, Any]] | None = None,
-) -> pdk.Deck:
-    """The theater map on the offline style, framed on the scenario's places."""
-    west, south, east, north = theater_bounds(scenario)
-    span = max(east - west, (north - south) * 2, 1e-3)
-    view = pdk.ViewState(
-        longitude=(west + east) / 2,
-        latitude=(south + north) / 2,
-        zoom=max(1.0, min(12.0, math.log2(360 / span) + 0.6)),
-    )
-    return pdk.Deck(
-        layers=map_layers(scenario, control, positions),
-        initial_view_state=view,
-        map_style=OFFLINE_MAP_STYLE,
-        map_provider=None,
-        tooltip={"text": "{tooltip}"},
-    )
-
-
-def theater_section(scenario: Scenario, aar: AfterActionRecord | None, key: str) -> None:
-    """The map, with control at start or after a chosen cycle of the last run."""
-    control = {p.id: p.control for p in scenario.places if p.control}
-    positions = None
-    when = "at H+0"
-    if aar and aar.cycles:
-        options = ["start"] + [f"after cycle {c.cycle}" for c in aar.cycles]
-        shown = st.select_slider(
-            "Control shown", options=options, value=options[-1], key=f"control-{key}"
-        )
-        if shown != "start":
-            cycle = aar.cycles[options.index(shown) - 1]
-            control = cycle.situation.control
-            positions = cycle.situation.units
-            when = f"at H+{cycle.end_hour:g}"
-    st.pydeck_chart(theater_deck(scenario, control, positions), height=460, key=f"map-{key}")
-    colors = side_colors([side.id for side in scenario.sides], scenario)
-    legend = ", ".join(f"{swatch(colors[s])} {md(n)}" for s, n in side_names(scenario).items())
-    modes = ", ".join(sorted({r.mode for r in scenario.routes}))
-    st.caption(
-        f"Places coloured by control {when}: {legend}. Units (small discs) where they stood "
-        f"{when}. Routes by mode ({modes}). Hover for details."
-    )
+def saved_runs_picker() -> None:
+    """Reopen a saved run (finished, paused or stopped)."""
+    runs = list_runs()
+    if not runs:
+        st.caption("No saved runs yet.")
+        return
+    labels = {
+        r.folder: f"{r.id} — {'finished' if r.finished else f'{len(r.cycles)} cycle(s), open'}"
+        for r in runs
+    }
+    folder = st.selectbox("Saved runs", list(labels), format_func=labels.get, key="saved_run")
+    if st.button("Open run", key="open-run"):
+        st.session_state["run_folder"] = folder
+        st.session_state["playing"] = False
 
 
 # --- running ---------------------------------------------------------------------------------
@@ -526,244 +259,454 @@ def build_planner(settings: RunSettings) -> tuple[Any, Any]:
         raise ConsoleError(f"Cannot use chat model {settings.model!r}: {err}") from None
 
 
-def make_approver(
-    decisions: dict[int, dict[str, str]],
-) -> Callable[[dict[str, Any]], dict[str, str]]:
-    """An approver that answers from the commander's recorded decisions, else pauses."""
+def step(run: ConsoleRun, until: str) -> bool:
+    """Advance the run to its next pause with a progress line; False (and a message) when the
+    campaign failed."""
+    try:
+        drafter, index = build_planner(run.settings)
+    except ConsoleError as err:
+        st.error(str(err))
+        return False
+    with st.status(f"Running ({until})…", expanded=False) as status:
+        line = st.empty()
 
-    def approver(payload: dict[str, Any]) -> dict[str, str]:
-        cycle = int(payload.get("cycle", 0))
-        if cycle in decisions:
-            return decisions[cycle]
-        raise PendingApproval(payload)
+        def progress(node: str, update: dict[str, Any]) -> None:
+            line.write(f"{node} done")
 
-    return approver
-
-
-def make_progress(
-    scenario: Scenario, run: dict[str, Any], bar: Any
-) -> Callable[[str, dict[str, Any]], None]:
-    """A run_campaign progress callback that moves a Streamlit progress bar."""
-    total = planned_cycles(scenario, run["settings"].cycles)
-    counter = {"cycle": run["pending"]["cycle"] if run.get("pending") else 0}
-
-    def progress(node: str, update: dict[str, Any]) -> None:
-        step = NODES.index(node) + 1 if node in NODES else 0
-        done = min(1.0, (counter["cycle"] * len(NODES) + step) / (total * len(NODES)))
-        bar.progress(done, text=f"cycle {counter['cycle']}: {node} done")
-        if node == "act":
-            counter["cycle"] = int(update.get("cycle", counter["cycle"] + 1))
-
-    return progress
-
-
-def new_run(scenario: Scenario, key: str, settings: RunSettings) -> dict[str, Any]:
-    """Session record of one campaign run."""
-    folder = tempfile.mkdtemp(prefix="ooda-forge-console-") if settings.approval else None
-    return {
-        "key": key,
-        "scenario": scenario,
-        "settings": settings,
-        "thread": uuid.uuid4().hex,
-        "checkpoint": str(Path(folder) / "campaign.sqlite") if folder else None,
-        "decisions": {},
-        "pending": None,
-        "aar": None,
-        "html": None,
-    }
-
-
-def advance(run: dict[str, Any]) -> None:
-    """Run (or resume) the campaign until it ends or pauses for approval; updates `run`."""
-    from planner.campaign import run_campaign
-
-    settings, scenario = run["settings"], run["scenario"]
-    drafter, index = build_planner(settings)
-    label = "Resuming campaign…" if run["pending"] else "Running campaign…"
-    with st.status(label, expanded=True) as status:
-        bar = st.progress(0.0, text="starting")
         try:
-            aar = run_campaign(
-                scenario,
-                seed=settings.seed,
-                cycles=settings.cycles,
-                drafter=drafter,
-                index=index,
-                workers=settings.workers,
-                replications=settings.replications,
-                approver=make_approver(run["decisions"]) if settings.approval else None,
-                checkpoint=Path(run["checkpoint"]) if run["checkpoint"] else None,
-                thread_id=run["thread"],
-                progress=make_progress(scenario, run, bar),
-            )
-        except PendingApproval as pause:
-            run["pending"] = pause.payload
-            status.update(
-                label=f"Cycle {pause.payload['cycle']}: awaiting approval",
-                state="complete",
-                expanded=False,
-            )
-            return
-        run["pending"], run["aar"] = None, aar
-        run["html"] = render_html(aar, scenario)
-        if run["checkpoint"]:
-            shutil.rmtree(Path(run["checkpoint"]).parent, ignore_errors=True)
-        status.update(
-            label=f"Campaign complete: {aar.stats.cycles} cycle(s), {aar.stats.wall_seconds} s",
-            state="complete",
-            expanded=False,
-        )
-
-
-def run_controls(scenario: Scenario, key: str, settings: RunSettings) -> None:
-    """The Run button; starts a fresh run with the sidebar's settings."""
-    if st.button("Run campaign", type="primary", key="run"):
-        run = new_run(scenario, key, settings)
-        st.session_state["campaign"] = run
-        try:
-            advance(run)
-        except ConsoleError as err:
-            st.session_state.pop("campaign", None)
-            st.error(str(err))
+            advance(run, until=until, drafter=drafter, index=index, progress=progress)  # type: ignore[arg-type]
         except Exception as err:  # the campaign failed: say so without a traceback
-            st.session_state.pop("campaign", None)
-            st.error(f"The campaign stopped: {type(err).__name__}: {err}")
+            run.error = f"{type(err).__name__}: {err}"
+            run.save()
+            status.update(label="The campaign stopped", state="error")
+            st.error(f"The campaign stopped: {md(run.error)}")
+            return False
+        label = (
+            f"Campaign complete: {len(run.cycles)} cycle(s)"
+            if run.finished
+            else f"Paused after {run.last_node or 'start'} ({len(run.cycles)} cycle(s) done)"
+        )
+        status.update(label=label, state="complete")
+    return True
 
 
-def approval_form(run: dict[str, Any]) -> None:
-    """The commander's decision for the paused cycle: keep or change each side's COA."""
-    payload = run["pending"]
-    cycle = int(payload["cycle"])
-    names = side_names(run["scenario"])
+def new_run_button(scenario: Scenario, text: str, settings: RunSettings) -> None:
+    """Start a new run with the sidebar's settings: step one cycle at once."""
+    if st.button("New run", type="primary", key="run"):
+        try:
+            build_planner(settings)
+        except ConsoleError as err:
+            st.error(str(err))
+            return
+        run = start_run(text, scenario, settings)
+        st.session_state["run_folder"] = run.folder
+        st.session_state["playing"] = st.session_state["auto"] = True
+        st.session_state.pop("shown", None)
+
+
+def controls(run: ConsoleRun) -> None:
+    """Step one phase, one cycle, continue to the end, pause."""
+    if run.finished:
+        return
+    phase, cycle, go, pause, close = st.columns(5)
+    if phase.button("Step phase", key="step-phase", disabled=bool(run.pending)):
+        st.session_state["playing"] = st.session_state["auto"] = False
+        step(run, "phase")
+    if cycle.button("Step cycle", key="step-cycle", disabled=bool(run.pending)):
+        st.session_state["playing"] = st.session_state["auto"] = False
+        step(run, "cycle")
+    if go.button("Continue", key="continue", type="primary", disabled=bool(run.pending)):
+        st.session_state["playing"] = st.session_state["auto"] = True
+    if pause.button("Pause", key="pause"):
+        st.session_state["playing"] = st.session_state["auto"] = False
+    if close.button("Close run", key="close-run"):
+        st.session_state.pop("run_folder", None)
+        st.rerun()
+
+
+def continue_if_playing(run: ConsoleRun) -> None:
+    """While "Continue" is on: one cycle per page run, then redraw (Pause takes effect between
+    cycles; a pause for the commander stops it)."""
+    if not st.session_state.get("playing") or run.finished or run.pending or run.error:
+        st.session_state["playing"] = False
+        return
+    if step(run, "cycle") and not run.pending and not run.finished:
+        st.rerun()
+    st.session_state["playing"] = False
+    st.rerun()
+
+
+# --- the commander's decision ----------------------------------------------------------------
+
+
+def matrix_frame(side: str, plan: PlanRecord) -> pd.DataFrame:
+    """A decision matrix for display (the same in the approval and the results)."""
+    return pd.DataFrame(matrix_table(side, plan), columns=MATRIX_HEADERS)
+
+
+def show_matrix(side: str, plan: PlanRecord, key: str) -> None:
+    """One decision matrix with the selected COA highlighted."""
+    frame = matrix_frame(side, plan)
+
+    def band(row: pd.Series) -> list[str]:
+        style = "background-color: #fff4c2; font-weight: 600" if row["★"] else ""
+        return [style] * len(row)
+
+    st.dataframe(frame.style.apply(band, axis=1), hide_index=True, key=key)
+
+
+def coa_cards(side: str, plan: PlanRecord) -> None:
+    """The COAs side by side: concept, efforts, tasks with citations, scores, screening."""
+    cards = [coa_card(side, plan, coa) for coa in plan.coas]
+    for start in range(0, len(cards), 4):
+        for column, card in zip(st.columns(4), cards[start : start + 4], strict=False):
+            with column.container(border=True):
+                star = " ★" if card["selected"] else ""
+                st.markdown(f"**{md(card['id'])}{star}** {md(card['name'])}")
+                st.caption(md(card["concept"]))
+                st.markdown(
+                    f"p(success) **{md(card['p_success'])}**  \n"
+                    f"own losses {md(card['own_losses'])}  \n"
+                    f"enemy losses {md(card['enemy_losses'])}  \n"
+                    f"utility **{md(card['utility'])}**  \n"
+                    f"screening: {md(card['screening'])}"
+                )
+                with st.expander("Efforts and tasks"):
+                    for line in card["efforts"] + card["tasks"]:
+                        st.markdown(f"- {md(line)}")
+
+
+def approval_form(run: ConsoleRun, scenario: Scenario) -> None:
+    """The commander's pause: each commanded side's matrix and cards; keep or pick a COA."""
+    payload = run.pending or {}
+    cycle = int(payload.get("cycle", 0))
+    names = side_names(scenario)
+    plans = run.open_plans()
     st.subheader(f"Cycle {cycle}: approve the courses of action")
     choices: dict[str, str] = {}
-    for side, plan in payload["plans"].items():
-        options = [row["coa"] for row in plan["matrix"]]
-        st.markdown(
-            f"**{md(names.get(side, side))}** — planner recommends "
-            f"`{str(plan['selected_coa']).replace('`', '')}`"
+    for side in payload.get("plans", {}):
+        plan = plans.get(side) or PlanRecord.model_validate(
+            {"selected_coa": payload["plans"][side].get("selected_coa")}
         )
-        st.dataframe(pd.DataFrame(plan["matrix"]), hide_index=True)
+        commanded = side in run.settings.command
+        st.markdown(
+            f"**{md(names.get(side, side))}** — staff recommends "
+            f"`{str(plan.selected_coa).replace('`', '')}`"
+            + ("" if commanded else " (not commanded by you: approved as recommended)")
+        )
+        if not commanded:
+            continue
+        if plan.coas:
+            show_matrix(side, plan, key=f"approve-matrix-{cycle}-{side}")
+            coa_cards(side, plan)
+        options = [c.id for c in plan.coas if c.scores is not None] or [c.id for c in plan.coas]
         if options:
-            default = options.index(plan["selected_coa"]) if plan["selected_coa"] in options else 0
+            default = options.index(plan.selected_coa) if plan.selected_coa in options else 0
             choices[side] = st.radio(
-                f"COA to execute ({side})",
+                f"COA to execute ({names.get(side, side)})",
                 options,
                 index=default,
                 horizontal=True,
-                key=f"choice-{run['thread']}-{cycle}-{side}",
+                key=f"choice-{run.id}-{cycle}-{side}",
             )
-    approve, discard = st.columns([1, 4])
-    if approve.button("Approve and continue", type="primary", key=f"approve-{cycle}"):
-        # Every side is named (an empty answer would not resume the LangGraph interrupt).
-        run["decisions"][cycle] = choices or {"_": "approved"}
-        try:
-            advance(run)
-        except Exception as err:  # the campaign failed: say so without a traceback
-            st.session_state.pop("campaign", None)
-            st.error(f"The campaign stopped: {type(err).__name__}: {err}")
-            return
+        else:
+            st.info(no_plan_reason(scenario, side, plan))
+    if st.button("Approve and continue", type="primary", key=f"approve-{cycle}"):
+        decide(run, cycle, choices)
+        step(run, "cycle")
+        st.session_state["playing"] = st.session_state.get("auto", False)
         st.rerun()
-    if discard.button("Discard run", key=f"discard-{cycle}"):
-        st.session_state.pop("campaign", None)
-        st.rerun()
+
+
+# --- the map ---------------------------------------------------------------------------------
+
+
+def start_positions(scenario: Scenario) -> dict[str, UnitPosition]:
+    """Units at H+0 (reinforcements not yet arrived are not drawn)."""
+    return {
+        u.id: UnitPosition(place=u.location, strength=u.strength)
+        for u in scenario.units
+        if u.arrives_hour <= 0
+    }
+
+
+def situation_at(
+    scenario: Scenario, run: ConsoleRun | None, cycles: list[CycleRecord], shown: int, view: str
+) -> Situation:
+    """The truth after cycle `shown` (-1: at H+0), or a side's picture then."""
+    if shown < 0 or not cycles:
+        control = {p.id: p.control for p in scenario.places}
+        situation = Situation(hour=0.0, control=control, positions=start_positions(scenario))
+    else:
+        record = cycles[shown]
+        situation = Situation(
+            hour=record.end_hour,
+            control=dict(record.situation.control),
+            positions=dict(record.situation.units),
+        )
+    if view != "truth":
+        situation.viewer = view
+        if run is not None and shown >= 0 and cycles:
+            seen = run.pictures.get(str(cycles[shown].cycle), {}).get(view, [])
+            situation.perceived = [PerceivedUnit(**row) for row in seen]
+    return situation
+
+
+def track_rows(scenario: Scenario, cycles: list[CycleRecord], shown: int) -> list[dict[str, Any]]:
+    """Paths of the units that moved up to cycle `shown`, in their side's colour."""
+    colors = side_colors([s.id for s in scenario.sides], scenario)
+    places = {p.id: p for p in scenario.places}
+    rows = []
+    for unit in scenario.units:
+        points = [] if unit.arrives_hour > 0 else [unit.location]
+        for record in cycles[: shown + 1]:
+            where = record.situation.units.get(unit.id)
+            if where is not None and (not points or points[-1] != where.place):
+                points.append(where.place)
+        if len(points) > 1:
+            rows.append(
+                {
+                    "path": [[places[p].lon, places[p].lat] for p in points if p in places],
+                    "color": rgb(colors.get(unit.side, "#9a9a9a"), 120),
+                    "tooltip": md_free(
+                        f"{unit.name or unit.id}: "
+                        + " → ".join(places[p].name or p for p in points if p in places)
+                    ),
+                }
+            )
+    return rows
+
+
+def md_free(text: str) -> str:
+    """Text for a map tooltip (HTML-escaped)."""
+    import html
+
+    return html.escape(text)
+
+
+def battle_rows(scenario: Scenario, cycles: list[CycleRecord], shown: int) -> list[dict[str, Any]]:
+    """A marker per place fought over by the end of cycle `shown`."""
+    if shown < 0:
+        return []
+    colors = side_colors([s.id for s in scenario.sides], scenario)
+    places = {p.id: p for p in scenario.places}
+    rows = []
+    seen: set[str] = set()
+    for record in cycles[: shown + 1]:
+        for event in record.event_log:
+            if event.kind in ("battle_begun", "battle_ended") and event.place in places:
+                if event.place in seen and event.kind == "battle_begun":
+                    continue
+                seen.add(event.place)
+                color = colors.get(event.winner or "", "#1d2630")
+                rows.append(
+                    {
+                        "position": [places[event.place].lon, places[event.place].lat],
+                        "icon": battle_icon(color),
+                        "tooltip": md_free(
+                            f"Battle at {places[event.place].name or event.place}: {event.detail}"
+                        ),
+                    }
+                )
+    return rows
+
+
+def sketched_coas(
+    scenario: Scenario, run: ConsoleRun | None, cycles: list[CycleRecord], shown: int
+) -> list[tuple[Any, str]]:
+    """COAs to draw: at a commander's pause every COA of the commanded sides (the selected one
+    in the side's colour, the others grey); else each side's selected COA of the next cycle."""
+    colors = side_colors([s.id for s in scenario.sides], scenario)
+    if run is not None and run.pending and shown == len(cycles) - 1:
+        plans = run.open_plans()
+        out = []
+        for side, plan in plans.items():
+            for coa in plan.coas:
+                if coa.id == plan.selected_coa:
+                    out.append((coa, colors[side]))
+                elif side in run.settings.command and coa.scores is not None:
+                    out.append((coa, "#6f6f6f"))
+        return out
+    upcoming = shown + 1
+    if upcoming < len(cycles):
+        return [
+            (plan.selected, colors[side])
+            for side, plan in cycles[upcoming].plans.items()
+            if plan.selected is not None
+        ]
+    return []
+
+
+def map_section(scenario: Scenario, run: ConsoleRun | None) -> None:
+    """Map, timeline with play/pause, picture toggle, legend and the shown cycle's events.
+    A fragment: moving the timeline redraws only this part, never reruns the planner."""
+    cycles = run.cycle_records() if run else []
+    playing_timeline = st.session_state.get("timeline_playing", False)
+
+    @st.fragment(run_every=PLAY_SECONDS if playing_timeline else None)
+    def fragment() -> None:
+        last = len(cycles) - 1
+        picked = st.session_state.get("shown")  # None: follow the newest cycle
+        shown = last if picked is None else min(int(picked), last)
+        if st.session_state.get("timeline_playing"):
+            shown = min(shown + 1, last)
+            st.session_state["shown"] = None if shown >= last else shown
+            if shown >= last:
+                st.session_state["timeline_playing"] = False
+        shown = max(shown, -1)
+        left, right = st.columns([3, 1])
+        with right:
+            views = ["truth"] + [s.id for s in scenario.sides]
+            names = side_names(scenario)
+            view = st.radio(
+                "Picture",
+                views,
+                key="picture",
+                format_func=lambda v: "Ground truth" if v == "truth" else f"{names[v]}'s picture",
+            )
+            if cycles:
+                options = list(range(-1, len(cycles)))
+                slider = f"timeline-{shown}-{last}"
+                st.select_slider(
+                    "Timeline",
+                    options=options,
+                    value=shown,
+                    key=slider,
+                    format_func=lambda i: "H+0" if i < 0 else f"after cycle {cycles[i].cycle}",
+                    on_change=_timeline_moved,
+                    args=(slider, last),
+                )
+                play, stop = st.columns(2)
+                if play.button("▶ Play", key="timeline-play"):
+                    st.session_state["timeline_playing"] = True
+                    st.session_state["shown"] = -2 if shown >= last else shown - 1
+                    st.rerun()
+                if stop.button("⏸ Stop", key="timeline-stop"):
+                    st.session_state["timeline_playing"] = False
+                    st.rerun(scope="fragment")
+            st.html(legend_html(scenario))
+        situation = situation_at(scenario, run, cycles, shown, view)
+        deck = map_deck(
+            scenario,
+            situation,
+            coas=sketched_coas(scenario, run, cycles, shown),
+            tracks=track_rows(scenario, cycles, shown),
+            battles=battle_rows(scenario, cycles, shown),
+        )
+        with left:
+            when = f"H+{situation.hour:g}"
+            what = "ground truth" if view == "truth" else f"{names[view]}'s picture"
+            st.markdown(f"**Map at {when}** — {what}")
+            st.pydeck_chart(deck, width=MAP_WIDTH, height=MAP_HEIGHT, key="map")
+            if view != "truth" and shown >= 0:
+                st.caption(
+                    f"{len(situation.perceived)} enemy unit(s) reported to "
+                    f"{md(names[view])}, at their reported place and estimated strength; "
+                    "the rest of the enemy is unseen."
+                )
+        if shown >= 0:
+            events_of(cycles[shown], scenario)
+
+    fragment()
+
+
+def _timeline_moved(slider: str, last: int) -> None:
+    """The user moved the timeline: show that cycle (the newest: follow new cycles)."""
+    value = st.session_state[slider]
+    st.session_state["shown"] = None if value >= last else value
+    st.session_state["timeline_playing"] = False
+
+
+def events_of(record: CycleRecord, scenario: Scenario) -> None:
+    """The event log of one cycle."""
+    with st.expander(
+        f"Events of cycle {record.cycle} (H+{record.start_hour:g} to H+{record.end_hour:g})",
+        expanded=False,
+    ):
+        rows = [
+            {
+                "Hour": "—" if e.hour is None else f"H+{e.hour:.1f}",
+                "Event": e.kind.replace("_", " "),
+                "Place": e.place or "",
+                "Side": e.side or "",
+                "Detail": e.detail,
+            }
+            for e in record.event_log
+        ]
+        if rows:
+            st.dataframe(pd.DataFrame(rows), hide_index=True, key=f"events-{record.cycle}")
+        else:
+            st.caption("Nothing logged in this cycle (no arrival, battle or change of control).")
 
 
 # --- results ---------------------------------------------------------------------------------
 
 
-def outcome_summary(aar: AfterActionRecord, scenario: Scenario) -> None:
-    """Winner line and surviving strength per side."""
-    outcome, names = aar.outcome, side_names(scenario)
-    winner = outcome.winner
-    if winner:
-        st.success(
-            f"Winner: **{md(names.get(winner, winner))}** (`{winner.replace('`', '')}`) "
-            f"at H+{outcome.end_hour:g}"
-        )
-    else:
-        st.warning(f"No winner at H+{outcome.end_hour:g}: no side met its mission.")
-    columns = st.columns(len(outcome.surviving_strength))
-    for column, (side, surviving) in zip(columns, outcome.surviving_strength.items(), strict=True):
-        initial = outcome.initial_strength.get(side, 0.0)
-        achieved = outcome.objectives.get(side, {})
-        column.metric(names.get(side, side), f"{surviving:g}", f"{surviving - initial:g}")
-        column.caption(f"objectives {sum(achieved.values())}/{len(achieved)}")
-
-
-MATRIX_COLUMNS = {
-    "★": st.column_config.TextColumn("★", width="small"),
-    "coa": st.column_config.TextColumn("COA"),
-    "name": st.column_config.TextColumn("Name"),
-    "form_of_maneuver": st.column_config.TextColumn("Form of manoeuvre"),
-    "p_success": st.column_config.NumberColumn("p(success)", format="%.2f"),
-    "p_low": st.column_config.NumberColumn("95% CI low", format="%.2f"),
-    "p_high": st.column_config.NumberColumn("95% CI high", format="%.2f"),
-    "loss_own": st.column_config.NumberColumn("Own losses", format="%.0f%%"),
-    "loss_enemy": st.column_config.NumberColumn("Enemy losses", format="%.0f%%"),
-    "utility": st.column_config.NumberColumn("Utility", format="%.3f"),
-    "utility_vs_most_dangerous": st.column_config.NumberColumn("vs most dangerous", format="%.3f"),
-    "status": st.column_config.TextColumn("Status"),
-}
-
-
-def matrix_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
-    """A side's decision matrix for display: starred selection, losses in percent."""
-    frame = pd.DataFrame(rows)
-    frame["★"] = frame["selected"].map({True: "★", False: ""})
-    frame["status"] = [
-        "screened out" if out else f"{drafter}, {n or 0:g} reps"
-        for out, drafter, n in zip(
-            frame["screened_out"], frame["drafted_by"], frame["replications"], strict=True
-        )
-    ]
-    for column in ("loss_own", "loss_enemy"):
-        frame[column] = frame[column].astype(float) * 100
-    return frame[list(MATRIX_COLUMNS)]
-
-
-def highlight_selected(row: pd.Series) -> list[str]:
-    """Row style: the selected COA on a pale yellow band."""
-    style = "background-color: #fff4c2; font-weight: 600" if row["★"] else ""
-    return [style] * len(row)
-
-
-def show_matrix(rows: list[dict[str, Any]]) -> None:
-    """One decision matrix as a dataframe with the selected COA highlighted."""
-    frame = matrix_frame(rows)
-    st.dataframe(
-        frame.style.apply(highlight_selected, axis=1), hide_index=True, column_config=MATRIX_COLUMNS
-    )
-
-
-def decision_tab(aar: AfterActionRecord, scenario: Scenario) -> None:
-    """Per cycle, each side's decision matrix with the selected COA starred."""
+def decisions_tab(scenario: Scenario, cycles: list[CycleRecord]) -> None:
+    """Per cycle, each side's decision (or why it has none) and matrix."""
     names = side_names(scenario)
-    rows = decision_rows(aar)
-    for cycle in aar.cycles:
-        st.markdown(f"#### Cycle {cycle.cycle} (H+{cycle.start_hour:g} to H+{cycle.end_hour:g})")
-        for side, plan in cycle.plans.items():
-            mine = [r for r in rows if r["cycle"] == cycle.cycle and r["side"] == side]
+    for record in cycles:
+        st.markdown(f"#### Cycle {record.cycle} (H+{record.start_hour:g} to H+{record.end_hour:g})")
+        for side in scenario.sides:
+            plan = record.plans.get(side.id)
+            reason = no_plan_reason(scenario, side.id, plan)
+            if reason or plan is None:
+                st.markdown(f"**{md(names[side.id])}**: {md(reason)}")
+                continue
+            weights = ", ".join(f"{k.replace('_', ' ')} {v:.2f}" for k, v in plan.weights.items())
             st.markdown(
-                f"**{md(names.get(side, side))}**: selected "
-                f"`{str(plan.selected_coa).replace('`', '')}` ({md(plan.selected_by)})"
+                f"**{md(names[side.id])}**: selected `{str(plan.selected_coa).replace('`', '')}` "
+                f"({md(plan.selected_by)})" + (f" — weights: {md(weights)}" if weights else "")
             )
-            if mine:
-                show_matrix(mine)
+            show_matrix(side.id, plan, key=f"matrix-{record.cycle}-{side.id}")
+            with st.expander(f"Compare {names[side.id]}'s COAs (cycle {record.cycle})"):
+                coa_cards(side.id, plan)
             for note in plan.notes:
                 st.caption(md(note))
 
 
-def strength_tab(aar: AfterActionRecord, scenario: Scenario) -> None:
-    """Total strength per side over the campaign (plotly)."""
+def sync_tab(scenario: Scenario, cycles: list[CycleRecord]) -> None:
+    """The synchronisation matrix of each selected COA."""
+    names = side_names(scenario)
+    shown = 0
+    for record in cycles:
+        for side, plan in record.plans.items():
+            if plan.orders is None or not plan.orders.synchronisation:
+                continue
+            shown += 1
+            st.markdown(
+                f"**Cycle {record.cycle}, {md(names.get(side, side))}: "
+                f"{md(plan.orders.coa)}** — {md(plan.orders.concept_of_operations)}"
+            )
+            columns = plan.orders.columns or [
+                f"phase {i + 1}" for i in range(len(plan.orders.synchronisation[0].cells))
+            ]
+            frame = pd.DataFrame(
+                [[row.row] + list(row.cells) for row in plan.orders.synchronisation],
+                columns=["Element"] + columns[: len(plan.orders.synchronisation[0].cells)],
+            )
+            st.dataframe(frame, hide_index=True, key=f"sync-{record.cycle}-{side}")
+    if not shown:
+        st.caption("No orders written yet.")
+
+
+def strength_tab(scenario: Scenario, cycles: list[CycleRecord]) -> None:
+    """Total strength per side, cycle by cycle (plotly)."""
     import plotly.express as px
 
     names = side_names(scenario)
     colors = side_colors([side.id for side in scenario.sides], scenario)
-    frame = pd.DataFrame(strength_rows(aar))
-    frame["side"] = frame["side"].map(lambda s: names.get(s, s))
+    initial: dict[str, float] = {}
+    for unit in scenario.units:
+        initial[unit.side] = initial.get(unit.side, 0.0) + unit.strength
+    rows = [{"hour": 0.0, "side": names[s], "strength": v} for s, v in initial.items()]
+    rows += [
+        {"hour": c.end_hour, "side": names.get(s, s), "strength": v}
+        for c in cycles
+        for s, v in c.situation.strength.items()
+    ]
     figure = px.line(
-        frame,
+        pd.DataFrame(rows),
         x="hour",
         y="strength",
         color="side",
@@ -771,75 +714,54 @@ def strength_tab(aar: AfterActionRecord, scenario: Scenario) -> None:
         color_discrete_map={names.get(s, s): c for s, c in colors.items()},
         labels={"hour": "hour (H+)", "strength": "total strength"},
     )
-    figure.update_layout(yaxis_rangemode="tozero", legend_orientation="h", height=380)
+    figure.update_layout(yaxis_rangemode="tozero", legend_orientation="h", height=360)
     st.plotly_chart(figure, key="strength-chart")
 
 
-def pdf_bytes(aar: AfterActionRecord, scenario: Scenario) -> bytes:
-    """The PDF report, rendered on demand."""
-    with tempfile.TemporaryDirectory(prefix="ooda-forge-pdf-") as folder:
-        return write_pdf(aar, Path(folder) / "aar.pdf", scenario).read_bytes()
+def downloads(run: ConsoleRun) -> None:
+    """The four reports, rendered once when the run finished (no rerun on click)."""
+    stem = f"aar-{run.scenario_id}"
+    files = [
+        ("json", "aar.json", "application/json", ":material/data_object:"),
+        ("md", "aar.md", "text/markdown", ":material/description:"),
+        ("html", "aar.html", "text/html", ":material/public:"),
+        ("pdf", "aar.pdf", "application/pdf", ":material/picture_as_pdf:"),
+    ]
+    for column, (fmt, label, mime, icon) in zip(st.columns(4), files, strict=True):
+        column.download_button(
+            label,
+            run.report(fmt),
+            file_name=f"{stem}.{fmt}",
+            mime=mime,
+            key=f"dl-{fmt}",
+            icon=icon,
+            on_click="ignore",
+        )
+    st.caption(f"Saved in {md(run.folder)}.")
 
 
-def downloads_tab(run: dict[str, Any]) -> None:
-    """Download buttons for the AAR as JSON, Markdown, HTML and PDF."""
-    aar, scenario = run["aar"], run["scenario"]
-    stem = f"aar-{scenario.id}"
-    data, md_, html, pdf = st.columns(4)
-    data.download_button(
-        "aar.json",
-        aar.to_json(),
-        file_name=f"{stem}.json",
-        mime="application/json",
-        key="dl-json",
-        icon=":material/data_object:",
-    )
-    md_.download_button(
-        "aar.md",
-        render_markdown(aar),
-        file_name=f"{stem}.md",
-        mime="text/markdown",
-        key="dl-md",
-        icon=":material/description:",
-    )
-    html.download_button(
-        "aar.html",
-        run["html"],
-        file_name=f"{stem}.html",
-        mime="text/html",
-        key="dl-html",
-        icon=":material/public:",
-    )
-    pdf.download_button(
-        "aar.pdf",
-        lambda: pdf_bytes(aar, scenario),
-        file_name=f"{stem}.pdf",
-        mime="application/pdf",
-        key="dl-pdf",
-        icon=":material/picture_as_pdf:",
-    )
-    st.caption(
-        "JSON is the full record; HTML is self-contained (interactive chart, map); "
-        "the PDF is rendered when you click it."
-    )
-
-
-def results(run: dict[str, Any]) -> None:
-    """Outcome, then tabs: decision matrices, force strength, the AAR and downloads."""
-    aar, scenario = run["aar"], run["scenario"]
-    st.header("Results")
-    outcome_summary(aar, scenario)
-    matrices, strength, report, files = st.tabs(
-        ["Decision matrices", "Force strength", "After-action report", "Downloads"]
-    )
-    with matrices:
-        decision_tab(aar, scenario)
-    with strength:
-        strength_tab(aar, scenario)
-    with report:
-        st.markdown(render_markdown(aar))
-    with files:
-        downloads_tab(run)
+def results(run: ConsoleRun, scenario: Scenario) -> None:
+    """Outcome (or progress), then tabs: decisions, synchronisation, strength, AAR, files."""
+    cycles = run.cycle_records()
+    if run.finished:
+        aar = run.aar()
+        if aar is not None:
+            line = verdict(aar, scenario)
+            {"winner": st.success, "draw": st.warning, "stopped": st.info}[line.kind](md(line.text))
+    labels = ["Decisions", "Synchronisation", "Force strength"]
+    labels += ["After-action report", "Downloads"] if run.finished else []
+    tabs = st.tabs(labels)
+    with tabs[0]:
+        decisions_tab(scenario, cycles)
+    with tabs[1]:
+        sync_tab(scenario, cycles)
+    with tabs[2]:
+        strength_tab(scenario, cycles)
+    if run.finished:
+        with tabs[3]:
+            st.markdown(run.report("md").decode("utf-8"))
+        with tabs[4]:
+            downloads(run)
 
 
 # --- page ------------------------------------------------------------------------------------
@@ -855,14 +777,37 @@ def scenario_header(scenario: Scenario) -> None:
             st.text(scenario.briefing)
 
 
+def run_status(run: ConsoleRun, scenario: Scenario, settings: RunSettings, key: str) -> None:
+    """Where the run stands, and a word when the sidebar no longer matches it."""
+    horizon = scenario.settings.horizon_hours
+    hour = run.cycle_records()[-1].end_hour if run.cycles else 0.0
+    state = "finished" if run.finished else "waiting for your decision" if run.pending else "paused"
+    if st.session_state.get("playing") and not run.finished and not run.pending:
+        state = "running"
+    command = ", ".join(side_names(scenario).get(s, s) for s in run.settings.command) or "none"
+    st.markdown(
+        f"**Run {md(run.id)}** — {state}; {len(run.cycles)} cycle(s) done, H+{hour:g} of "
+        f"H+{horizon:g}; last step: {md(run.last_node or 'none')}; you command: {md(command)}"
+    )
+    if run.error:
+        st.error(f"The campaign stopped: {md(run.error)}")
+    if settings != run.settings or key != st.session_state.get("run_key", key):
+        st.caption(
+            "The sidebar's settings differ from this run's; they apply to the next New run "
+            "(this run keeps its own)."
+        )
+
+
 def main() -> None:
     """Lay out the console."""
     st.set_page_config(page_title="OODA Forge console", page_icon="🎯", layout="wide")
     with st.sidebar:
         st.header("Scenario")
-        scenario, key, problem = scenario_picker()
+        scenario, text, key, problem = scenario_picker()
         st.header("Run")
-        settings = run_settings()
+        settings = run_settings(scenario)
+        st.header("Saved runs")
+        saved_runs_picker()
     st.title("OODA Forge wargame console")
     if problem is not None:
         st.error(error_markdown(problem))
@@ -870,15 +815,26 @@ def main() -> None:
     if scenario is None:
         st.info("Pick a shipped scenario or upload a scenario YAML in the sidebar.")
         return
-    scenario_header(scenario)
-    run_controls(scenario, key, settings)
-    run = st.session_state.get("campaign")
-    run = run if run and run["key"] == key else None
-    if run and run["pending"]:
-        approval_form(run)
-    theater_section(scenario, run["aar"] if run else None, key)
-    if run and run["aar"]:
-        results(run)
+    new_run_button(scenario, text, settings)
+    run = None
+    if st.session_state.get("run_folder"):
+        try:
+            run = open_run(st.session_state["run_folder"])
+        except ValueError as err:
+            st.error(md(err))
+            st.session_state.pop("run_folder", None)
+    shown = run.scenario() if run else scenario
+    scenario_header(shown)
+    if run is not None:
+        run_status(run, shown, settings, key)
+        controls(run)
+        if run.pending:
+            approval_form(run, shown)
+    map_section(shown, run)
+    if run is not None:
+        if run.cycles or run.finished:
+            results(run, shown)
+        continue_if_playing(run)
 
 
 main()

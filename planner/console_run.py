@@ -222,17 +222,19 @@ def _record_update(run: ConsoleRun, scenario: Scenario, node: str, update: dict[
 def advance(
     run: ConsoleRun,
     *,
-    until: Literal["phase", "cycle", "decision"] = "cycle",
+    until: Literal["phase", "cycle", "end"] = "cycle",
     drafter: Any = None,
     index: Any = None,
     progress: Callable[[str, dict[str, Any]], None] | None = None,
 ) -> ConsoleRun:
     """Run the campaign from its checkpoint to the next pause and save the run.
 
+    The run pauses at every decision of a side the user commands that has no recorded
+    answer (`decide`); sides the user does not command are approved as their staff selected.
+
     Args:
-        until: "phase" stops after the next graph node; "cycle" at the next decision; and
-            "decision" at the next decision of a side the user commands (sides they do not
-            command are approved as their staffs selected).
+        until: "phase" stops after the next observe, orders or act step; "cycle" after the
+            next act step (one OODA cycle); "end" only for the commander or the campaign's end.
         progress: also called as (node, update) after every node.
     """
     from planner.campaign import run_campaign
@@ -244,8 +246,7 @@ def advance(
         cycle = str(payload.get("cycle", 0))
         if cycle in run.decisions:
             return run.decisions[cycle]
-        commanded = set(payload.get("plans", {})) & set(settings.command)
-        if until == "decision" and not commanded:
+        if not set(payload.get("plans", {})) & set(settings.command):
             run.decisions[cycle] = {}
             return {}
         raise _Decide(payload)
@@ -254,7 +255,8 @@ def advance(
         _record_update(run, scenario, node, update)
         if progress is not None:
             progress(node, update)
-        if until == "phase" and node in PAUSE_AFTER:
+        stop = (until == "phase" and node in PAUSE_AFTER) or (until == "cycle" and node == "act")
+        if stop and not update.get("done"):
             raise PhasePause(node)
 
     try:
