@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 from typing import Annotated
 
+import click
 import typer
 from rich.console import Console
 from rich.progress import (
@@ -177,25 +178,66 @@ def _weights(text: str) -> dict[str, float]:
         raise typer.Exit(EXIT_BAD_INPUT) from None
 
 
-def _ask_commander(payload: dict) -> dict[str, str]:
-    """Show each side's decision matrix and read the commander's choice."""
-    answers = {}
-    for side, plan in payload["plans"].items():
+def _ask_commander(pending):
+    """Show a commanded side's decision matrix and read the commander's decision from
+    standard input (again, with the reason, when it was refused)."""
+    from planner.command import parse_decision
+
+    if pending.error:
+        _say_error(f"refused: {pending.error}")
+    else:
         table = Table(
-            "COA", "name", "p(success)", "utility", title=f"Cycle {payload['cycle']}: {side}"
+            "COA",
+            "name",
+            "p(success) [95% CI]",
+            "own losses",
+            "utility",
+            "note",
+            title=f"Cycle {pending.cycle}, H+{pending.hour:g}: {pending.side}",
         )
-        for row in plan["matrix"]:
+        ci = {c["id"]: c.get("scores", {}).get("p_success_ci95") for c in pending.coas}
+        for row in pending.matrix:
+            low, high = ci.get(row["coa"]) or (row["p_success"], row["p_success"])
+            note = "eliminated" if row["eliminated"] else ("" if row["acceptable"] else "losses")
             table.add_row(
-                row["coa"], row["name"], f"{row['p_success']:.2f}", f"{row['utility']:.3f}"
+                row["coa"] + (" *" if row["coa"] == pending.selected_coa else ""),
+                row["name"],
+                f"{row['p_success']:.2f} [{low:.2f}, {high:.2f}]",
+                f"{1 - row['own_survival']:.1%}",
+                f"{row['utility']:.3f}",
+                note,
             )
         err.print(table)
-        choice = typer.prompt(
-            f"{side}: approve {plan['selected_coa']} or type a COA id",
-            default=plan["selected_coa"],
-            err=True,
+        shown = ", ".join(f"{k}={v:.2f}" for k, v in pending.weights.items())
+        err.print(f"weights: {shown}", highlight=False)
+    while True:
+        try:
+            text = typer.prompt(
+                f"{pending.side}: approve {pending.selected_coa} | pick ID | "
+                "weights k=v,... | revise GUIDANCE",
+                default="approve",
+                err=True,
+            )
+        except click.exceptions.Abort:  # standard input closed
+            _say_error(f"no decision for {pending.side}: standard input closed")
+            raise typer.Exit(EXIT_BAD_INPUT) from None
+        try:
+            return parse_decision(pending.side, text)
+        except ValueError as problem:
+            _say_error(str(problem))
+
+
+def _command(scenario: Scenario, command: str | None, approve: bool) -> frozenset[str]:
+    """The commanded sides: --command, else the first agent side with --approve, else none."""
+    from planner.command import commanded_sides
+
+    try:
+        return commanded_sides(
+            scenario, command if command is not None else None if approve else "none"
         )
-        answers[side] = choice.strip()
-    return answers
+    except ValueError as problem:
+        _say_error(f"--command: {problem}")
+        raise typer.Exit(EXIT_BAD_INPUT) from None
 
 
 @app.command()
@@ -244,8 +286,24 @@ def run(
         typer.Option(min=1, help="Cap per COA (selection sizes the budget below it)."),
     ] = None,
     doctrine: Annotated[list[Path], typer.Option(help="Extra doctrine folder(s).")] = [],  # noqa: B006
-    approve: Annotated[bool, typer.Option(help="Pause for the commander each cycle.")] = False,
-    checkpoint: Annotated[Path | None, typer.Option(help="SQLite checkpoint (resumable).")] = None,
+    command: Annotated[
+        str | None,
+        typer.Option(
+            help="Sides you command, e.g. blue or blue,red, or none (default: none; with "
+            "--approve, the first agent side). At each of their decisions you approve, pick "
+            "another COA, set the weights or send the staff back to revise (read from stdin)."
+        ),
+    ] = None,
+    approve: Annotated[
+        bool, typer.Option(help="Command the first agent side (as --command <that side>).")
+    ] = False,
+    checkpoint: Annotated[
+        Path | None,
+        typer.Option(
+            help="SQLite checkpoint (folder created): an unfinished run there is resumed, a "
+            "finished one is not played again."
+        ),
+    ] = None,
     report: Annotated[str, typer.Option(help="Extra formats: html,pdf or none.")] = "none",
     weights: Annotated[
         str | None,
@@ -257,10 +315,11 @@ def run(
     ] = None,
 ) -> None:
     """Run OODA cycles on a scenario and write the after-action record (aar.json, aar.md)."""
-    from planner.campaign import decision_steps, run_campaign
+    from planner.campaign import Campaign, CheckpointError, decision_steps
     from planner.llm import RunStopped
 
     loaded = _load(scenario)
+    commanded = _command(loaded, command, approve)
     matrix_weights = _weights(weights) if weights is not None else None
     formats = _formats(report, allowed=("html", "pdf"), none_ok=True)
     index = _index(doctrine)
@@ -301,21 +360,42 @@ def run(
             else:
                 bar.update(task, description=f"{loaded.id}: {node}")
 
+        def commander(pending):
+            bar.stop()  # the table and prompt go to the terminal, not under the bar
+            try:
+                return _ask_commander(pending)
+            finally:
+                bar.start()
+
         try:
-            aar = run_campaign(
+            with Campaign.start(
                 loaded,
                 seed=seed,
                 cycles=cycles,
+                command=commanded,
                 drafters=drafters,
                 index=index,
                 workers=workers,
                 scheduler=scheduler,
                 replications=replications,
-                approver=_ask_commander if approve else None,
                 checkpoint=checkpoint,
                 progress=progress,
                 weights=matrix_weights,
-            )
+            ) as campaign:
+                if campaign.finished:
+                    done = campaign.status()
+                    out.print(
+                        f"checkpoint {checkpoint}: this campaign is finished ({done.cycle} "
+                        f"cycles, H+{done.hour:g}); not played again",
+                        highlight=False,
+                        soft_wrap=True,
+                    )
+                else:
+                    campaign.run_to_end(commander)
+                aar = campaign.aar()
+        except CheckpointError as problem:
+            _say_error(str(problem))
+            raise typer.Exit(EXIT_BAD_INPUT) from None
         except RunStopped as stop:  # a chat model that cannot be reached on the first call
             _say_error(str(stop))
             raise typer.Exit(EXIT_BAD_INPUT) from None

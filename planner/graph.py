@@ -24,6 +24,17 @@ from langgraph.types import Send, interrupt
 from planner.agent import unknown_citations
 from planner.analysis import MissionAnalysis, analyse
 from planner.coa import COA
+from planner.command import (
+    Approve,
+    CommandRecord,
+    Pause,
+    Pick,
+    Reweight,
+    check_decision,
+    pending_decision,
+    read_decision,
+    rescore,
+)
 from planner.context import DraftingContext, lookahead_hours
 from planner.decide import Wargame, decision_matrix, wargame
 from planner.drafters import LLMDrafter, finalize_drafts
@@ -63,15 +74,30 @@ def observe(state: OODAState, runtime: Runtime[PlannerContext]) -> dict:
         "pictures": {
             side: perceived_state(ctx.scenario, world, side).to_dict() for side in deciding
         },
+        **_NO_PAUSE,
     }
+
+
+#: The commander's pause, cleared at the start of every step.
+_NO_PAUSE: dict[str, Any] = {
+    "settled": [],
+    "awaiting": [],
+    "command_errors": {},
+    "revising": {},
+    "commands": [],
+}
 
 
 def _to_staffs(state: OODAState) -> list[Send]:
     """One staff per deciding side, each with only its own picture."""
     cycle = state.get("cycle", 0)
     pictures = state.get("pictures", {})
+    weights = state.get("side_weights", {})
     return [
-        Send("staff", {"side": side, "cycle": cycle, "picture": pictures[side]})
+        Send(
+            "staff",
+            {"side": side, "cycle": cycle, "picture": pictures[side], "weights": weights.get(side)},
+        )
         for side in sorted(state.get("deciding", []))
     ] or [Send("approve", state)]
 
@@ -83,27 +109,96 @@ def _deciding_plans(state: OODAState) -> dict[str, dict[str, Any]]:
 
 
 def approve(state: OODAState, runtime: Runtime[PlannerContext]) -> dict:
-    """Human in the loop: the commander approves or changes each side's selected COA."""
-    if not runtime.context.approve:
-        return {}
-    answer = interrupt(
-        {
-            "cycle": state.get("cycle", 0),
-            "plans": {
-                side: {"selected_coa": plan["selected_coa"], "matrix": plan["matrix"]}
-                for side, plan in _deciding_plans(state).items()
-            },
-        }
-    )
-    plans = {}
-    for side, choice in (answer or {}).items():
-        plan = _deciding_plans(state).get(side)
-        if plan is None:
+    """Human in the loop: pause for the commander of each side the user commands and that
+    decided at this step; apply each decision (planner.command). Approve and pick settle the
+    side; new weights rescore its matrix and ask again; revise sends its staff back (then the
+    commander is asked again); a refused decision asks again with the reason."""
+    ctx = runtime.context
+    plans = _deciding_plans(state)
+    settled = set(state.get("settled", []))
+    pending = [side for side in sorted(plans) if side in ctx.command and side not in settled]
+    if not pending:
+        return {"awaiting": [], "revising": {}}
+    errors = state.get("command_errors", {})
+    world_hour = WorldState.from_dict(state["world"]).hour
+    cycle = state.get("cycle", 0)
+    asked = {
+        side: pending_decision(
+            side, plans[side], cycle=cycle, hour=world_hour, error=errors.get(side)
+        )
+        for side in pending
+    }
+    answer = interrupt(Pause(cycle=cycle, hour=world_hour, sides=asked).payload())
+    changed: dict[str, dict[str, Any]] = {}
+    refused: dict[str, str] = {}
+    revising: dict[str, str] = {}
+    weights: dict[str, dict[str, float]] = {}
+    records = list(state.get("commands", []))
+    for side in pending:
+        if side not in (answer or {}):
             continue
-        ids = {coa["id"] for coa in plan["coas"]}
-        if choice in ids and choice != plan["selected_coa"]:
-            plans[side] = {**plan, "selected_coa": choice, "selected_by": "commander"}
-    return {"plans": plans}
+        plan = plans[side]
+        record = {"cycle": cycle, "hour": world_hour, "side": side, "decision": answer[side]}
+        try:
+            decision = check_decision(read_decision(answer[side]), asked[side])
+        except ValueError as problem:  # pydantic's ValidationError is a ValueError too
+            refused[side] = str(problem).splitlines()[0]
+            records.append({**record, "accepted": False, "outcome": f"refused: {refused[side]}"})
+            continue
+        record["decision"] = decision.model_dump(mode="json")
+        if isinstance(decision, Approve):
+            settled.add(side)
+            outcome = f"approved {plan['selected_coa']}"
+        elif isinstance(decision, Pick):
+            settled.add(side)
+            if decision.coa != plan["selected_coa"]:
+                changed[side] = {**plan, "selected_coa": decision.coa, "selected_by": "commander"}
+            outcome = f"picked {decision.coa}"
+        elif isinstance(decision, Reweight):
+            limit = ctx.scenario.side(side).mission.constraints.max_loss_fraction
+            changed[side] = rescore(plan, decision.weights, limit)
+            weights[side] = decision.weights
+            outcome = f"weights set; the staff's selection is {changed[side]['selected_coa']}"
+        else:
+            revising[side] = decision.guidance
+            outcome = "staff sent back to revise"
+        records.append(CommandRecord.model_validate({**record, "outcome": outcome}).model_dump())
+    return {
+        "plans": changed,
+        "settled": sorted(settled),
+        "awaiting": [side for side in pending if side not in settled and side not in revising],
+        "command_errors": refused,
+        "revising": revising,
+        "commands": records,
+        "side_weights": weights,
+    }
+
+
+def _route_after_approve(state: OODAState) -> list[Send] | Literal["approve", "orders"]:
+    """Staffs sent back to revise, else the commander again for an unsettled side, else on
+    to the orders."""
+    revising = state.get("revising", {})
+    if revising:
+        plans = state.get("plans", {})
+        return [
+            Send(
+                "staff",
+                {
+                    "side": side,
+                    "cycle": state.get("cycle", 0),
+                    "picture": state["pictures"][side],
+                    "analysis": state["analyses"][side],
+                    "coas": plans[side]["coas"],
+                    "notes": [*plans[side]["notes"], f"commander: revise ({guidance or '-'})"],
+                    "agent": plans[side].get("agent"),
+                    "selection": plans[side].get("selection"),
+                    "weights": state.get("side_weights", {}).get(side),
+                    "revise": guidance,
+                },
+            )
+            for side, guidance in sorted(revising.items())
+        ]
+    return "approve" if state.get("awaiting") else "orders"
 
 
 def orders(state: OODAState, runtime: Runtime[PlannerContext]) -> dict:
@@ -181,6 +276,7 @@ def act(state: OODAState, runtime: Runtime[PlannerContext]) -> dict:
         },
         "events": events,
         "event_log": [event.model_dump() for event in cycle_events(scenario, before, world)],
+        "commands": state.get("commands", []),
     }
     done = mission_over(scenario, world) or (
         ctx.max_cycles is not None and cycle + 1 >= ctx.max_cycles
@@ -337,7 +433,7 @@ def _game(state: StaffState, ctx: PlannerContext) -> Wargame:
         MissionAnalysis.model_validate(state["analysis"]),
         until=min(believed.hour + lookahead, settings.horizon_hours),
         seed=key_seed(ctx.seed, "wargame", state["side"], state.get("cycle", 0)),
-        weights=ctx.matrix_weights(),
+        weights=ctx.matrix_weights(state.get("weights")),
         workers=ctx.workers,
         scheduler=ctx.scheduler,
     )
@@ -364,8 +460,9 @@ def revision(state: StaffState, runtime: Runtime[PlannerContext]) -> dict:
         rounds=settings.revision_rounds,
     )
     notes = list(state.get("notes", []))
-    if revised is None:
-        notes.append(f"revision of {leader.id}: no change improved it")
+    if revised is None or revised.id in {c.id for c in coas}:
+        found = "no change improved it" if revised is None else f"found {revised.id} again"
+        notes.append(f"revision of {leader.id}: {found}")
         return {"notes": notes, "stats": {"replications": game.runs}}
     revised.screening = dict(leader.screening)
     contenders.append(revised)
@@ -400,7 +497,7 @@ def comparison(state: StaffState, runtime: Runtime[PlannerContext]) -> dict:
         "selected_by": "planner",
         "matrix": [],
         "notes": list(state.get("notes", [])),
-        "weights": runtime.context.matrix_weights(),
+        "weights": runtime.context.matrix_weights(state.get("weights")),
         "selection": state.get("selection") or None,
         "agent": state.get("agent"),
     }
@@ -431,6 +528,11 @@ def _timed(node: Callable[..., dict]) -> Callable[..., dict]:
     return timed
 
 
+def _staff_entry(state: StaffState) -> Literal["mission_analysis", "revision"]:
+    """A new plan starts with mission analysis; a staff the commander sent back revises."""
+    return "mission_analysis" if state.get("revise") is None else "revision"
+
+
 MDMP_STEPS = (mission_analysis, coa_development, screening, wargaming, revision, comparison)
 
 
@@ -438,7 +540,7 @@ def _build_staff() -> Any:
     builder = StateGraph(StaffState, context_schema=PlannerContext, output_schema=StaffOutput)
     for node in MDMP_STEPS:
         builder.add_node(node.__name__, _timed(node))
-    builder.add_edge(START, MDMP_STEPS[0].__name__)
+    builder.add_conditional_edges(START, _staff_entry, ["mission_analysis", "revision"])
     for here, there in zip(MDMP_STEPS, MDMP_STEPS[1:], strict=False):
         builder.add_edge(here.__name__, there.__name__)
     builder.add_edge(MDMP_STEPS[-1].__name__, END)
@@ -458,7 +560,7 @@ def _build() -> Any:
     builder.add_edge(START, "observe")
     builder.add_conditional_edges("observe", _to_staffs, ["staff", "approve"])
     builder.add_edge("staff", "approve")
-    builder.add_edge("approve", "orders")
+    builder.add_conditional_edges("approve", _route_after_approve, ["staff", "approve", "orders"])
     builder.add_edge("orders", "act")
     builder.add_conditional_edges("act", _route_after_act)
     return builder

@@ -54,7 +54,7 @@ class PlannerContext:
     workers: int = 1
     replications: int | None = None
     max_cycles: int | None = None
-    approve: bool = False  # pause for the commander's approval each cycle
+    command: frozenset[str] = frozenset()  # sides whose commander decides at each pause
     weights: dict[str, float] | None = None  # decision-matrix weights (default: the scenario's)
     scheduler: Scheduler | None = None  # a Dask client for the wargames' replications
 
@@ -66,9 +66,10 @@ class PlannerContext:
         """Who drafts `side`'s COAs: its own drafter, else the default."""
         return self.drafters.get(side, self.drafter)
 
-    def matrix_weights(self) -> dict[str, float]:
-        """Decision-matrix weights, normalised to sum to 1."""
-        weights = self.weights or self.scenario.settings.planning.weights
+    def matrix_weights(self, weights: dict[str, float] | None = None) -> dict[str, float]:
+        """Decision-matrix weights (`weights`, else the run's, else the scenario's), normalised
+        to sum to 1."""
+        weights = weights or self.weights or self.scenario.settings.planning.weights
         total = sum(weights.values())
         return {name: value / total for name, value in weights.items()}
 
@@ -87,6 +88,15 @@ class OODAState(TypedDict, total=False):
     history: Annotated[list[dict[str, Any]], operator.add]
     stats: Annotated[dict[str, float], add_stats]
     done: bool
+    # The commander's pause (planner.command): sides whose decision is final at this step,
+    # sides still to be asked, refused decisions' messages, sides sent back to revise (with
+    # the guidance), the decisions taken at this step, and each side's own weights.
+    settled: list[str]
+    awaiting: list[str]
+    command_errors: dict[str, str]
+    revising: dict[str, str]
+    commands: list[dict[str, Any]]
+    side_weights: Annotated[dict[str, dict[str, float]], merge_by_side]
 
 
 class StaffState(TypedDict, total=False):
@@ -101,6 +111,8 @@ class StaffState(TypedDict, total=False):
     agent: dict[str, Any]  # who drafted, and what a chat-model agent did (record.AgentRecord)
     selection: dict[str, Any]
     replications: list[dict[str, Any]]  # the wargame's replications, for the later steps
+    weights: dict[str, float] | None  # the commander's weights for this side (None: the run's)
+    revise: str | None  # the commander's guidance when sent back to revise (None: a new plan)
     analyses: dict[str, dict[str, Any]]  # out: {side: analysis record}
     plans: dict[str, dict[str, Any]]  # out: {side: plan record}
     stats: Annotated[dict[str, float], add_stats]
