@@ -21,6 +21,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from planner.command import Approve, PendingDecision, Pick, Revise, Reweight
 from planner.console_format import (
     MATRIX_HEADERS,
     coa_card,
@@ -40,9 +41,9 @@ from planner.console_map import (
 )
 from planner.console_run import (
     ConsoleRun,
+    Decision,
     RunSettings,
     advance,
-    decide,
     list_runs,
     open_run,
     start_run,
@@ -259,9 +260,9 @@ def build_planner(settings: RunSettings) -> tuple[Any, Any]:
         raise ConsoleError(f"Cannot use chat model {settings.model!r}: {err}") from None
 
 
-def step(run: ConsoleRun, until: str) -> bool:
-    """Advance the run to its next pause with a progress line; False (and a message) when the
-    campaign failed."""
+def step(run: ConsoleRun, until: str, decisions: list[Decision] | None = None) -> bool:
+    """Advance the run to its next pause with a progress line, giving the commander's
+    decisions first; False (and a message) when a decision or the campaign failed."""
     try:
         drafter, index = build_planner(run.settings)
     except ConsoleError as err:
@@ -274,7 +275,18 @@ def step(run: ConsoleRun, until: str) -> bool:
             line.write(f"{node} done")
 
         try:
-            advance(run, until=until, drafter=drafter, index=index, progress=progress)  # type: ignore[arg-type]
+            advance(
+                run,
+                until=until,  # type: ignore[arg-type]
+                decisions=decisions or [],
+                drafter=drafter,
+                index=index,
+                progress=progress,
+            )
+        except ValueError as err:  # a decision that cannot apply
+            status.update(label="Decision refused", state="error")
+            st.error(md(err))
+            return False
         except Exception as err:  # the campaign failed: say so without a traceback
             run.error = f"{type(err).__name__}: {err}"
             run.save()
@@ -376,45 +388,91 @@ def coa_cards(side: str, plan: PlanRecord) -> None:
                         st.markdown(f"- {md(line)}")
 
 
-def approval_form(run: ConsoleRun, scenario: Scenario) -> None:
-    """The commander's pause: each commanded side's matrix and cards; keep or pick a COA."""
-    payload = run.pending or {}
-    cycle = int(payload.get("cycle", 0))
-    names = side_names(scenario)
-    plans = run.open_plans()
-    st.subheader(f"Cycle {cycle}: approve the courses of action")
-    choices: dict[str, str] = {}
-    for side in payload.get("plans", {}):
-        plan = plans.get(side) or PlanRecord.model_validate(
-            {"selected_coa": payload["plans"][side].get("selected_coa")}
+def pending_plan(pending: PendingDecision) -> PlanRecord:
+    """A commanded side's open decision as a plan record (for the matrix and the cards)."""
+    return PlanRecord.model_validate(
+        {
+            "coas": pending.coas,
+            "selected_coa": pending.selected_coa,
+            "weights": pending.weights,
+            "notes": pending.notes,
+        }
+    )
+
+
+def decision_inputs(run: ConsoleRun, pending: PendingDecision, name: str) -> Decision | None:
+    """The commander's decision for one side: approve, pick, weights or revise."""
+    side, key = pending.side, f"{run.id}-{pending.cycle}-{pending.side}"
+    kinds = {
+        "approve": f"Approve {pending.selected_coa}",
+        "pick": "Pick another COA",
+        "weights": "Change the weights (matrix recomputed)",
+        "revise": "Send back to revise",
+    }
+    kind = st.radio(
+        f"Decision for {name}",
+        list(kinds),
+        format_func=kinds.get,
+        horizontal=True,
+        key=f"kind-{key}",
+    )
+    if kind == "approve":
+        return Approve(side=side)
+    if kind == "pick":
+        others = [c for c in pending.valid if c != pending.selected_coa] or pending.valid
+        if not others:
+            st.info("No other COA was wargamed: approve, or send the staff back to revise.")
+            return None
+        return Pick(
+            side=side, coa=st.radio("COA to execute", others, horizontal=True, key=f"choice-{key}")
         )
-        commanded = side in run.settings.command
+    if kind == "weights":
+        columns = st.columns(len(pending.weights) or 1)
+        weights = {
+            criterion: column.number_input(
+                criterion.replace("_", " "),
+                min_value=0.0,
+                max_value=10.0,
+                value=float(value),
+                step=0.05,
+                key=f"w-{key}-{criterion}",
+            )
+            for column, (criterion, value) in zip(columns, pending.weights.items(), strict=False)
+        }
+        return Reweight(side=side, weights=weights)
+    guidance = st.text_area("Guidance to the staff", key=f"guidance-{key}")
+    return Revise(side=side, guidance=guidance)
+
+
+def approval_form(run: ConsoleRun, scenario: Scenario) -> None:
+    """The commander's pause: each commanded side's matrix (weights shown), COA cards and the
+    decision (approve, pick, weights, revise)."""
+    pause = run.pause()
+    if pause is None:
+        return
+    names = side_names(scenario)
+    st.subheader(f"Cycle {pause.cycle} (H+{pause.hour:g}): your decision")
+    decisions: list[Decision] = []
+    for side, pending in pause.sides.items():
+        plan = pending_plan(pending)
+        weights = ", ".join(f"{k.replace('_', ' ')} {v:.2f}" for k, v in pending.weights.items())
         st.markdown(
             f"**{md(names.get(side, side))}** — staff recommends "
-            f"`{str(plan.selected_coa).replace('`', '')}`"
-            + ("" if commanded else " (not commanded by you: approved as recommended)")
+            f"`{str(pending.selected_coa).replace('`', '')}`; weights: {md(weights)}"
         )
-        if not commanded:
-            continue
+        if pending.error:
+            st.error(md(pending.error))
         if plan.coas:
-            show_matrix(side, plan, key=f"approve-matrix-{cycle}-{side}")
+            show_matrix(side, plan, key=f"approve-matrix-{pause.cycle}-{side}")
             coa_cards(side, plan)
-        options = [c.id for c in plan.coas if c.scores is not None] or [c.id for c in plan.coas]
-        if options:
-            default = options.index(plan.selected_coa) if plan.selected_coa in options else 0
-            choices[side] = st.radio(
-                f"COA to execute ({names.get(side, side)})",
-                options,
-                index=default,
-                horizontal=True,
-                key=f"choice-{run.id}-{cycle}-{side}",
-            )
         else:
-            st.info(no_plan_reason(scenario, side, plan))
-    if st.button("Approve and continue", type="primary", key=f"approve-{cycle}"):
-        decide(run, cycle, choices)
-        step(run, "cycle")
-        st.session_state["playing"] = st.session_state.get("auto", False)
+            st.info(md(no_plan_reason(scenario, side, plan)))
+        decision = decision_inputs(run, pending, names.get(side, side))
+        if decision is not None:
+            decisions.append(decision)
+    submitted = st.button("Submit decision", type="primary", key=f"approve-{pause.cycle}")
+    if submitted and step(run, "cycle", decisions):
+        st.session_state["playing"] = st.session_state.get("auto", False) and not run.pending
         st.rerun()
 
 
@@ -517,14 +575,15 @@ def sketched_coas(
     """COAs to draw: at a commander's pause every COA of the commanded sides (the selected one
     in the side's colour, the others grey); else each side's selected COA of the next cycle."""
     colors = side_colors([s.id for s in scenario.sides], scenario)
-    if run is not None and run.pending and shown == len(cycles) - 1:
-        plans = run.open_plans()
+    pause = run.pause() if run is not None else None
+    if pause is not None and shown == len(cycles) - 1:
         out = []
-        for side, plan in plans.items():
+        for side, pending in pause.sides.items():
+            plan = pending_plan(pending)
             for coa in plan.coas:
                 if coa.id == plan.selected_coa:
                     out.append((coa, colors[side]))
-                elif side in run.settings.command and coa.scores is not None:
+                elif coa.scores is not None:
                     out.append((coa, "#6f6f6f"))
         return out
     upcoming = shown + 1

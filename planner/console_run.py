@@ -6,10 +6,10 @@ A run folder (under `runs_dir()`) holds `scenario.yaml` (the text the run was st
 each side's perceived picture per cycle), `campaign.sqlite` (LangGraph checkpoints) and, once
 finished, `aar.json`, `aar.md`, `aar.html` and `aar.pdf`, each rendered once.
 
-`advance` runs the campaign from its checkpoint until the next pause: the next decision
-(every cycle's approval step), or after one graph node when stepping by phase. It is built on
-`planner.campaign.run_campaign`: the checkpoint and thread make each call resume where the
-last stopped, so a page reload, a Stop or a crash loses at most the node in progress.
+`advance` opens the run's `planner.campaign.Campaign` from its checkpoint, gives it the
+commander's decisions, steps it by phase, by cycle or to the end (stopping early for a side
+the user commands) and closes it: each call resumes where the last stopped, so a page
+reload, a Stop or a crash loses at most the step in progress.
 """
 
 from __future__ import annotations
@@ -18,21 +18,22 @@ import json
 import os
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from planner.command import Approve, Pause, Pick, Revise, Reweight
 from planner.console_map import perceived_units
-from planner.record import AfterActionRecord, CycleRecord, PlanRecord, load_aar
+from planner.record import AfterActionRecord, CycleRecord, load_aar
 from sim.scenario import Scenario, parse_scenario
+
+Decision = Approve | Pick | Reweight | Revise
 
 __all__ = [
     "ConsoleRun",
-    "PhasePause",
     "RunSettings",
     "advance",
-    "decide",
     "finish",
     "list_runs",
     "open_run",
@@ -41,11 +42,6 @@ __all__ = [
     "start_run",
 ]
 
-#: The LangGraph nodes of one OODA cycle, in order (the staff node runs once per side).
-NODES = ("observe", "staff", "approve", "orders", "act")
-#: Nodes after which stepping by phase may stop: each runs alone in its graph step, so the
-#: checkpoint holds its result (stopping between the parallel staffs would lose the step).
-PAUSE_AFTER = ("observe", "orders", "act")
 REPORTS = {"json": "aar.json", "md": "aar.md", "html": "aar.html", "pdf": "aar.pdf"}
 
 
@@ -65,18 +61,6 @@ class RunSettings:
     quick: bool = False  # small planning budgets (one revision round of 2 replications)
 
 
-class PhasePause(Exception):  # noqa: N818 - a signal, not a failure
-    """Raised from the progress callback to stop after one node (step by phase)."""
-
-
-class _Decide(Exception):  # noqa: N818 - a signal, not a failure
-    """Raised by the approver: the commander has not decided this cycle yet."""
-
-    def __init__(self, payload: dict[str, Any]):
-        super().__init__(f"cycle {payload.get('cycle')} awaits the commander")
-        self.payload = payload
-
-
 @dataclass
 class ConsoleRun:
     """One console run as saved in its folder's run.json."""
@@ -86,11 +70,11 @@ class ConsoleRun:
     scenario_id: str
     settings: RunSettings
     started: str
-    decisions: dict[str, dict[str, str]] = field(default_factory=dict)  # cycle -> side -> coa
+    decisions: dict[str, dict[str, str]] = field(default_factory=dict)  # cycle -> side -> kind
     cycles: list[dict[str, Any]] = field(default_factory=list)  # CycleRecord dicts
     pictures: dict[str, dict[str, list[dict[str, Any]]]] = field(default_factory=dict)
-    plans: dict[str, dict[str, Any]] = field(default_factory=dict)  # the open decision's
-    pending: dict[str, Any] | None = None  # the approval payload the run waits on
+    pending: dict[str, Any] | None = None  # planner.command.Pause the run waits on
+    hour: float = 0.0
     last_node: str = ""
     finished: bool = False
     error: str = ""
@@ -110,9 +94,9 @@ class ConsoleRun:
         """The cycles played so far, as typed records."""
         return [CycleRecord.model_validate(c) for c in self.cycles]
 
-    def open_plans(self) -> dict[str, PlanRecord]:
-        """The plans of the decision the run is paused on (empty when not paused)."""
-        return {side: PlanRecord.model_validate(plan) for side, plan in self.plans.items()}
+    def pause(self) -> Pause | None:
+        """The commander's pause the run waits on (None: not paused)."""
+        return Pause.model_validate(self.pending) if self.pending else None
 
     def aar(self) -> AfterActionRecord | None:
         """The finished run's after-action record."""
@@ -199,98 +183,82 @@ def list_runs() -> list[ConsoleRun]:
     return runs
 
 
-def _record_update(run: ConsoleRun, scenario: Scenario, node: str, update: dict[str, Any]) -> None:
-    """Keep what the page shows from one node's update: the plans being decided, the cycle
-    record and each side's picture once the cycle has been acted."""
-    run.last_node = node
-    if update.get("plans"):
-        run.plans.update(update["plans"])
-    if node == "act":
-        for record in update.get("history", []):
-            run.cycles = [c for c in run.cycles if c["cycle"] != record["cycle"]] + [record]
-            if update.get("world"):
-                run.pictures[str(record["cycle"])] = {
-                    side.id: [
-                        asdict(p) for p in perceived_units(scenario, update["world"], side.id)
-                    ]
-                    for side in scenario.sides
-                }
-        run.plans = {}
-        run.save()
+def _record_picture(run: ConsoleRun, scenario: Scenario, node: str, update: dict[str, Any]) -> None:
+    """After an act step: each side's perceived picture of the world it left."""
+    if node != "act" or not update.get("world"):
+        return
+    for record in update.get("history", []):
+        run.pictures[str(record["cycle"])] = {
+            side.id: [asdict(p) for p in perceived_units(scenario, update["world"], side.id)]
+            for side in scenario.sides
+        }
 
 
 def advance(
     run: ConsoleRun,
     *,
     until: Literal["phase", "cycle", "end"] = "cycle",
+    decisions: Sequence[Decision] = (),
     drafter: Any = None,
     index: Any = None,
     progress: Callable[[str, dict[str, Any]], None] | None = None,
 ) -> ConsoleRun:
-    """Run the campaign from its checkpoint to the next pause and save the run.
-
-    The run pauses at every decision of a side the user commands that has no recorded
-    answer (`decide`); sides the user does not command are approved as their staff selected.
+    """Give the commander's `decisions` (if the run is paused) and run the campaign from its
+    checkpoint to the next pause (`planner.campaign.Campaign.step`); save the run.
 
     Args:
-        until: "phase" stops after the next observe, orders or act step; "cycle" after the
-            next act step (one OODA cycle); "end" only for the commander or the campaign's end.
+        until: "phase" stops after the next observe, staff, orders or act step; "cycle" after
+            the next act step; "end" at the end. Any of them stops early when a side the user
+            commands awaits a decision (`run.pending`).
+        decisions: Approve, Pick, Reweight or Revise per awaiting side.
         progress: also called as (node, update) after every node.
+
+    Raises:
+        ValueError: a decision that cannot apply (the message says why).
     """
-    from planner.campaign import run_campaign
+    from planner.campaign import Campaign
 
     scenario, settings = run.scenario(), run.settings
-    run.error = ""
-
-    def approver(payload: dict[str, Any]) -> dict[str, str]:
-        cycle = str(payload.get("cycle", 0))
-        if cycle in run.decisions:
-            return run.decisions[cycle]
-        if not set(payload.get("plans", {})) & set(settings.command):
-            run.decisions[cycle] = {}
-            return {}
-        raise _Decide(payload)
 
     def on_node(node: str, update: dict[str, Any]) -> None:
-        _record_update(run, scenario, node, update)
+        run.last_node = node
+        _record_picture(run, scenario, node, update)
         if progress is not None:
             progress(node, update)
-        stop = (until == "phase" and node in PAUSE_AFTER) or (until == "cycle" and node == "act")
-        if stop and not update.get("done"):
-            raise PhasePause(node)
 
+    campaign = Campaign.start(
+        scenario,
+        seed=settings.seed,
+        command=list(settings.command),
+        checkpoint=run.path / "campaign.sqlite",
+        thread_id="console",
+        cycles=settings.cycles,
+        drafter=drafter,
+        index=index,
+        workers=settings.workers,
+        replications=settings.replications,
+        weights=settings.weights,
+        progress=on_node,
+    )
     try:
-        aar = run_campaign(
-            scenario,
-            seed=settings.seed,
-            cycles=settings.cycles,
-            drafter=drafter,
-            index=index,
-            workers=settings.workers,
-            replications=settings.replications,
-            approver=approver,
-            checkpoint=run.path / "campaign.sqlite",
-            thread_id="console",
-            progress=on_node,
-            weights=settings.weights,
-        )
-    except _Decide as pause:
-        run.pending = pause.payload
+        for decision in decisions:
+            campaign.decide(decision)
+        if decisions:
+            run.decisions.setdefault(str(run.pending["cycle"] if run.pending else 0), {}).update(
+                {d.side: d.kind for d in decisions}
+            )
+        run.error = ""
+        status = campaign.step(until)
+        record = campaign.aar()
+        run.cycles = [c.model_dump(mode="json") for c in record.cycles]
+        run.pending = status.pause.model_dump(mode="json") if status.pause else None
+        run.hour = status.hour
         run.save()
-        return run
-    except PhasePause:
-        run.save()
-        return run
-    run.pending, run.plans = None, {}
-    finish(run, aar, scenario)
+        if status.finished and not run.finished:
+            finish(run, record, scenario)
+    finally:
+        campaign.close()
     return run
-
-
-def decide(run: ConsoleRun, cycle: int, choices: dict[str, str]) -> None:
-    """Record the commander's choice of COA per side for `cycle` (the next `advance` acts)."""
-    run.decisions[str(cycle)] = dict(choices)
-    run.pending = None
-    run.save()
 
 
 def finish(run: ConsoleRun, aar: AfterActionRecord, scenario: Scenario) -> None:
@@ -302,5 +270,5 @@ def finish(run: ConsoleRun, aar: AfterActionRecord, scenario: Scenario) -> None:
     (run.path / REPORTS["md"]).write_text(render_markdown(aar), encoding="utf-8")
     write_reports(aar, run.path, scenario, formats=("html", "pdf"))
     run.cycles = [c.model_dump(mode="json") for c in aar.cycles]
-    run.finished = True
+    run.finished, run.pending = True, None
     run.save()
