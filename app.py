@@ -303,7 +303,8 @@ def step(run: ConsoleRun, until: str, decisions: list[Decision] | None = None) -
 
 
 def new_run_button(scenario: Scenario, text: str, settings: RunSettings) -> None:
-    """Start a new run with the sidebar's settings: step one cycle at once."""
+    """Start a new run with the sidebar's settings and play its first cycle (or up to the
+    commander's first decision)."""
     if st.button("New run", type="primary", key="run"):
         try:
             build_planner(settings)
@@ -312,8 +313,9 @@ def new_run_button(scenario: Scenario, text: str, settings: RunSettings) -> None
             return
         run = start_run(text, scenario, settings)
         st.session_state["run_folder"] = run.folder
-        st.session_state["playing"] = st.session_state["auto"] = True
+        st.session_state["playing"] = st.session_state["auto"] = False
         st.session_state.pop("shown", None)
+        step(run, "cycle")
 
 
 def controls(run: ConsoleRun) -> None:
@@ -613,37 +615,33 @@ def map_section(scenario: Scenario, run: ConsoleRun | None) -> None:
             if shown >= last:
                 st.session_state["timeline_playing"] = False
         shown = max(shown, -1)
-        left, right = st.columns([3, 1])
-        with right:
-            views = ["truth"] + [s.id for s in scenario.sides]
-            names = side_names(scenario)
-            view = st.radio(
-                "Picture",
-                views,
-                key="picture",
-                format_func=lambda v: "Ground truth" if v == "truth" else f"{names[v]}'s picture",
+        names = side_names(scenario)
+        top = st.columns([2, 3, 1, 1]) if cycles else st.columns([2, 5])
+        views = ["truth"] + [s.id for s in scenario.sides]
+        view = top[0].selectbox(
+            "Picture",
+            views,
+            key="picture",
+            format_func=lambda v: "Ground truth" if v == "truth" else f"{names[v]}'s picture",
+        )
+        if cycles:
+            slider = f"timeline-{shown}-{last}"
+            top[1].select_slider(
+                "Timeline",
+                options=list(range(-1, len(cycles))),
+                value=shown,
+                key=slider,
+                format_func=lambda i: "H+0" if i < 0 else f"after cycle {cycles[i].cycle}",
+                on_change=_timeline_moved,
+                args=(slider, last),
             )
-            if cycles:
-                options = list(range(-1, len(cycles)))
-                slider = f"timeline-{shown}-{last}"
-                st.select_slider(
-                    "Timeline",
-                    options=options,
-                    value=shown,
-                    key=slider,
-                    format_func=lambda i: "H+0" if i < 0 else f"after cycle {cycles[i].cycle}",
-                    on_change=_timeline_moved,
-                    args=(slider, last),
-                )
-                play, stop = st.columns(2)
-                if play.button("▶ Play", key="timeline-play"):
-                    st.session_state["timeline_playing"] = True
-                    st.session_state["shown"] = -2 if shown >= last else shown - 1
-                    st.rerun()
-                if stop.button("⏸ Stop", key="timeline-stop"):
-                    st.session_state["timeline_playing"] = False
-                    st.rerun(scope="fragment")
-            st.html(legend_html(scenario))
+            if top[2].button("▶ Play", key="timeline-play"):
+                st.session_state["timeline_playing"] = True
+                st.session_state["shown"] = -2 if shown >= last else shown - 1
+                st.rerun()
+            if top[3].button("⏸ Stop", key="timeline-stop"):
+                st.session_state["timeline_playing"] = False
+                st.rerun(scope="fragment")
         situation = situation_at(scenario, run, cycles, shown, view)
         deck = map_deck(
             scenario,
@@ -652,17 +650,16 @@ def map_section(scenario: Scenario, run: ConsoleRun | None) -> None:
             tracks=track_rows(scenario, cycles, shown),
             battles=battle_rows(scenario, cycles, shown),
         )
-        with left:
-            when = f"H+{situation.hour:g}"
-            what = "ground truth" if view == "truth" else f"{names[view]}'s picture"
-            st.markdown(f"**Map at {when}** — {what}")
-            st.pydeck_chart(deck, width=MAP_WIDTH, height=MAP_HEIGHT, key="map")
-            if view != "truth" and shown >= 0:
-                st.caption(
-                    f"{len(situation.perceived)} enemy unit(s) reported to "
-                    f"{md(names[view])}, at their reported place and estimated strength; "
-                    "the rest of the enemy is unseen."
-                )
+        what = "ground truth" if view == "truth" else f"{names[view]}'s picture"
+        st.markdown(f"**Map at H+{situation.hour:g}** — {md(what)}")
+        st.pydeck_chart(deck, width=MAP_WIDTH, height=MAP_HEIGHT, key="map")
+        if view != "truth" and shown >= 0:
+            st.caption(
+                f"{len(situation.perceived)} enemy unit(s) reported to {md(names[view])}, "
+                "at their reported place and estimated strength; the rest of the enemy is "
+                "unseen."
+            )
+        st.html(legend_html(scenario))
         if shown >= 0:
             events_of(cycles[shown], scenario)
 

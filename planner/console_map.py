@@ -5,8 +5,8 @@ COAs of a decision, tracks and battles of the after-action record) on a blank Ma
 no tile server, no request off the machine. Geometry rules that keep the map readable at
 every zoom: the view is fitted (Web Mercator) to every place and objective; land is whole
 countries (never clipped to a box); units stand at their place and are fanned out in screen
-pixels (`get_pixel_offset`), ships towards open sea; place labels are thinned by a
-collision filter, objectives first; tooltips use names.
+pixels (`get_pixel_offset`), ships towards open sea; place labels that would overlap at the
+fitted view are dropped, objectives kept first; tooltips use names.
 """
 
 from __future__ import annotations
@@ -322,8 +322,7 @@ def objective_rows(scenario: Scenario, colors: dict[str, str]) -> list[dict[str,
 
 def place_label_rows(scenario: Scenario, view: MapView) -> list[dict[str, Any]]:
     """Place names in priority order (objectives, then cities, ports and bases, then the
-    rest), each dropped when its box would overlap one already placed at the initial view.
-    deck.gl's collision filter thins them again as the user zooms."""
+    rest), each dropped when its box would overlap one already placed at the initial view."""
     priority = place_priorities(scenario)
     order = sorted(scenario.places, key=lambda p: (-priority[p.id], p.id))
     placed: list[tuple[float, float, float, float]] = []
@@ -362,11 +361,16 @@ def _friendly(scenario: Scenario, unit_side: str, viewer: str | None) -> bool:
     return scenario.side(unit_side).doctrine == "friendly"
 
 
+def icon_size(units: int) -> int:
+    """Symbol height in pixels: smaller as the theater fills (26 px up to 30 units, then 20
+    up to 80, then 16)."""
+    return 26 if units <= 30 else 20 if units <= 80 else 16
+
+
 def unit_marker_rows(
     scenario: Scenario,
     situation: Situation,
     colors: dict[str, str],
-    icon_size: int = 26,
 ) -> list[dict[str, Any]]:
     """One symbol per unit at its place, fanned out in screen pixels: land and air units on a
     ring around the place, ships towards open sea. Strength is the label under the symbol
@@ -416,6 +420,7 @@ def unit_marker_rows(
                 f"{names[seen.place]}, seen H+{seen.seen_hour:g} ({seen.age_hours:g} h old)",
             }
         )
+    size = icon_size(len(entries))
     by_place: dict[tuple[str, bool], list[dict[str, Any]]] = {}
     for entry in entries:
         at_sea = entry["sea"] and entry["place"] in bearings
@@ -426,22 +431,22 @@ def unit_marker_rows(
             bx, by = bearings[place_id]
             offsets = [
                 (
-                    bx * 30 + -by * 26 * (i - (len(group) - 1) / 2),
-                    by * 30 + bx * 26 * (i - (len(group) - 1) / 2),
+                    bx * 1.2 * size - by * size * (i - (len(group) - 1) / 2),
+                    by * 1.2 * size + bx * size * (i - (len(group) - 1) / 2),
                 )
                 for i in range(len(group))
             ]
         else:
-            offsets = _ring(len(group), max(22.0, 30.0 * len(group) / (2 * math.pi)))
+            offsets = _ring(len(group), max(0.85 * size, 1.15 * size * len(group) / (2 * math.pi)))
         for entry, (dx, dy) in zip(group, offsets, strict=True):
             share = entry["strength"] / entry["initial"] if entry["initial"] else 0.0
             rows.append(
                 {
                     "position": [places[place_id].lon, places[place_id].lat],
                     "offset": [round(dx, 1), round(dy, 1)],
-                    "label_offset": [round(dx, 1), round(dy + icon_size * 0.75, 1)],
+                    "label_offset": [round(dx, 1), round(dy + size * 0.75, 1)],
                     "icon": symbol_image(entry["sidc"]),
-                    "size": icon_size,
+                    "size": size,
                     "strength": f"{100 * share:.0f}%",
                     "color": rgb(colors.get(entry["side"], NEUTRAL)),
                     "unit": entry["unit"],
@@ -763,12 +768,13 @@ def map_deck(
         ),
         _layer(
             "TextLayer",
-            units,
+            units if len(units) <= 40 else [],
             id="strength",
             get_position="position",
             get_text="strength",
             get_pixel_offset="label_offset",
             get_size=10,
+            character_set="'auto'",
             get_color=[29, 38, 48],
             outline_width=2,
             outline_color=[255, 255, 255],
@@ -789,9 +795,6 @@ def map_deck(
             outline_width=2,
             outline_color=[255, 255, 255],
             font_settings={"sdf": True},
-            extensions=[{"@@type": "CollisionFilterExtension"}],
-            get_collision_priority="priority",
-            collision_test_props={"sizeScale": 2},
         ),
     ]
     return pdk.Deck(
