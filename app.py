@@ -320,9 +320,12 @@ def new_run_button(scenario: Scenario, text: str, settings: RunSettings) -> None
 
 def controls(run: ConsoleRun) -> None:
     """Step one phase, one cycle, continue to the end, pause."""
+    phase, cycle, go, pause, close = st.columns(5)
+    if close.button("Close run", key="close-run"):
+        st.session_state.pop("run_folder", None)
+        st.rerun()
     if run.finished:
         return
-    phase, cycle, go, pause, close = st.columns(5)
     if phase.button("Step phase", key="step-phase", disabled=bool(run.pending)):
         st.session_state["playing"] = st.session_state["auto"] = False
         step(run, "phase")
@@ -333,9 +336,6 @@ def controls(run: ConsoleRun) -> None:
         st.session_state["playing"] = st.session_state["auto"] = True
     if pause.button("Pause", key="pause"):
         st.session_state["playing"] = st.session_state["auto"] = False
-    if close.button("Close run", key="close-run"):
-        st.session_state.pop("run_folder", None)
-        st.rerun()
 
 
 def continue_if_playing(run: ConsoleRun) -> None:

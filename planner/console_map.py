@@ -331,7 +331,7 @@ def place_label_rows(scenario: Scenario, view: MapView) -> list[dict[str, Any]]:
         x, y = project(p.lon, p.lat, view)
         name = p.name or p.id
         w, h = 7.5 * len(name) + 4, 16.0
-        box = (x - w / 2, y - 30, x + w / 2, y - 30 + h)
+        box = (x - w / 2, y + 16, x + w / 2, y + 16 + h)
         if any(box[0] < b[2] and b[0] < box[2] and box[1] < b[3] and b[1] < box[3] for b in placed):
             continue
         placed.append(box)
@@ -444,7 +444,7 @@ def unit_marker_rows(
                 {
                     "position": [places[place_id].lon, places[place_id].lat],
                     "offset": [round(dx, 1), round(dy, 1)],
-                    "label_offset": [round(dx, 1), round(dy + size * 0.75, 1)],
+                    "label_offset": [round(dx + 0.8 * size + 12, 1), round(dy, 1)],
                     "icon": symbol_image(entry["sidc"]),
                     "size": size,
                     "strength": f"{100 * share:.0f}%",
@@ -773,12 +773,12 @@ def map_deck(
             get_position="position",
             get_text="strength",
             get_pixel_offset="label_offset",
-            get_size=10,
+            get_size=11,
             character_set="'auto'",
             get_color=[29, 38, 48],
-            outline_width=2,
-            outline_color=[255, 255, 255],
-            font_settings={"sdf": True},
+            background=True,
+            get_background_color=[255, 255, 255, 210],
+            background_padding=[2, 0],
         ),
         _layer(
             "TextLayer",
@@ -788,7 +788,8 @@ def map_deck(
             get_text="name",
             get_size="size",
             get_color=[29, 38, 48],
-            get_pixel_offset=[0, -24],
+            get_pixel_offset=[0, 16],
+            get_alignment_baseline="'top'",
             character_set="'auto'",
             font_family="'Helvetica Neue, Arial, sans-serif'",
             font_weight=600,

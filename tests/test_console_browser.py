@@ -91,7 +91,7 @@ def colour_pixels(png: bytes, rgb: tuple[int, int, int], tolerance: int = 12) ->
     image = Image.open(io.BytesIO(png)).convert("RGB")
     return sum(
         1
-        for pixel in image.getdata()
+        for pixel in image.get_flattened_data()
         if all(abs(a - b) <= tolerance for a, b in zip(pixel, rgb, strict=True))
     )
 
