@@ -257,3 +257,41 @@ def test_bad_planner_inputs_are_messages_not_tracebacks(
     assert not at.exception
     assert any(expected in e.value for e in at.error)
     assert not list_runs()
+
+
+def test_wargame_console_serves_the_page_from_any_folder(tmp_path: Path) -> None:
+    import os
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    wargame = Path(sys.executable).with_name("wargame")
+    assert wargame.exists()
+    env = {**os.environ, "STREAMLIT_SERVER_HEADLESS": "true"}
+    server = subprocess.Popen(
+        [str(wargame), "console", "--port", str(port), "--runs", str(tmp_path / "runs")],
+        cwd=tmp_path,  # not the repository: the installed page is found
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        deadline, page = time.monotonic() + 60, b""
+        while time.monotonic() < deadline and not page:
+            assert server.poll() is None, "wargame console exited"
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health") as reply:
+                    page = reply.read()
+            except OSError:
+                time.sleep(0.3)
+        assert page == b"ok"
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=20)
