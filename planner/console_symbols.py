@@ -52,6 +52,10 @@ _BELOW = {
     "task_group": "battalion",
     "battalion": "company",
 }
+#: Battalion groups, battle groups and battalion tactical groups are battalions.
+_BATTALION_GROUP = re.compile(r"\b((bn|battalion)\s+(gp|group)|battle\s*group|bg|btg)\b", re.I)
+#: A company group ("Mech Coy Gp") is a company.
+_COMPANY_GROUP = re.compile(r"\b(coy|company)\s+(gp|group)\b", re.I)
 #: Echelon words in unit names ("2nd Mech Bn Gp", "EE 1st Infantry Brigade").
 _NAME_ECHELONS = [
     (re.compile(r"\b(bn|battalion)\b", re.I), "battalion"),
@@ -61,7 +65,7 @@ _NAME_ECHELONS = [
     (re.compile(r"\b(corps)\b", re.I), "corps"),
     (re.compile(r"\b(army)\b", re.I), "army"),
     (re.compile(r"\b(coy|company)\b", re.I), "company"),
-    (re.compile(r"\b(group|gp|bg)\b", re.I), "group"),
+    (re.compile(r"\b(group|gp)\b", re.I), "group"),
 ]
 #: (symbol set, entity) by a word in the unit type's name: the first match in the type's
 #: domain's symbol set wins.
@@ -91,10 +95,16 @@ _BY_DOMAIN = {"land": ("10", "121100"), "sea": ("30", "120200"), "air": ("01", "
 
 
 def unit_echelon(scenario: Scenario, unit: UnitSpec) -> str:
-    """A unit's echelon: named in its name, else one below its formation's, else battalion."""
-    for pattern, echelon in _NAME_ECHELONS:
-        if pattern.search(unit.name or ""):
-            return echelon
+    """A unit's echelon: the last echelon word of its name ("EE 1st Inf Bde, 1st Bn" is a
+    battalion), else one below its formation's, else battalion."""
+    name = _COMPANY_GROUP.sub("Coy", _BATTALION_GROUP.sub("Bn", unit.name or ""))
+    found = [
+        (match.start(), echelon)
+        for pattern, echelon in _NAME_ECHELONS
+        for match in pattern.finditer(name)
+    ]
+    if found:
+        return max(found)[1]
     formations = {f.id: f for f in scenario.formations}
     parent = formations.get(unit.parent or "")
     return _BELOW.get(parent.echelon, "battalion") if parent else "battalion"
