@@ -38,6 +38,7 @@ from planner.console_map import (
     legend_html,
     map_deck,
     rgb,
+    start_positions,
 )
 from planner.console_run import (
     ConsoleRun,
@@ -48,7 +49,7 @@ from planner.console_run import (
     open_run,
     start_run,
 )
-from planner.record import CycleRecord, PlanRecord, UnitPosition
+from planner.record import CycleRecord, PlanRecord
 from planner.report import side_colors
 from scenarios import list_scenarios, resolve_scenario
 from sim.scenario import DEFAULT_WEIGHTS, Scenario, ScenarioError, parse_scenario
@@ -479,15 +480,6 @@ def approval_form(run: ConsoleRun, scenario: Scenario) -> None:
 
 
 # --- the map ---------------------------------------------------------------------------------
-
-
-def start_positions(scenario: Scenario) -> dict[str, UnitPosition]:
-    """Units at H+0 (reinforcements not yet arrived are not drawn)."""
-    return {
-        u.id: UnitPosition(place=u.location, strength=u.strength)
-        for u in scenario.units
-        if u.arrives_hour <= 0
-    }
 
 
 def situation_at(

@@ -43,6 +43,7 @@ __all__ = [
     "project",
     "perceived_units",
     "sea_bearings",
+    "start_positions",
     "theater_view",
     "unit_marker_rows",
 ]
@@ -134,7 +135,7 @@ def fit_view(
     return MapView(
         longitude=(west + east) / 2,
         latitude=latitude,
-        zoom=round(max(0.5, min(13.0, zoom_x, zoom_y)), 3),
+        zoom=math.floor(1000 * max(0.5, min(13.0, zoom_x, zoom_y))) / 1000,  # never over
     )
 
 
@@ -320,20 +321,42 @@ def objective_rows(scenario: Scenario, colors: dict[str, str]) -> list[dict[str,
     return rows
 
 
+#: Where a place's name may go, in pixels from the place (first free one wins): below,
+#: above, right, left.
+_LABEL_SPOTS = ((0, 16), (0, -34), (1, -8), (-1, -8))
+
+
+def label_box(x: float, y: float, name: str, spot: tuple[int, int]) -> tuple[float, ...]:
+    """The screen box (left, top, right, bottom) of a label at one of `_LABEL_SPOTS`."""
+    w, h = 7.5 * len(name) + 4, 16.0
+    dx, dy = spot
+    left = x - w / 2 if dx == 0 else x + 12 if dx > 0 else x - 12 - w
+    return (left, y + dy, left + w, y + dy + h)
+
+
+def _overlaps(box: tuple[float, ...], boxes: list[tuple[float, ...]]) -> bool:
+    return any(box[0] < b[2] and b[0] < box[2] and box[1] < b[3] and b[1] < box[3] for b in boxes)
+
+
 def place_label_rows(scenario: Scenario, view: MapView) -> list[dict[str, Any]]:
     """Place names in priority order (objectives, then cities, ports and bases, then the
-    rest), each dropped when its box would overlap one already placed at the initial view."""
+    rest), each at the first spot (below, above, right, left of its place) where it overlaps
+    no name already placed at the fitted view; other places go unnamed (their tooltip names
+    them), objectives are named even where every spot is taken."""
     priority = place_priorities(scenario)
     order = sorted(scenario.places, key=lambda p: (-priority[p.id], p.id))
-    placed: list[tuple[float, float, float, float]] = []
+    placed: list[tuple[float, ...]] = []
     rows = []
     for p in order:
         x, y = project(p.lon, p.lat, view)
         name = p.name or p.id
-        w, h = 7.5 * len(name) + 4, 16.0
-        box = (x - w / 2, y + 16, x + w / 2, y + 16 + h)
-        if any(box[0] < b[2] and b[0] < box[2] and box[1] < b[3] and b[1] < box[3] for b in placed):
+        spot = next(
+            (s for s in _LABEL_SPOTS if not _overlaps(label_box(x, y, name, s), placed)), None
+        )
+        if spot is None and priority[p.id] < 2:
             continue
+        spot = spot or _LABEL_SPOTS[0]
+        box = label_box(x, y, name, spot)
         placed.append(box)
         rows.append(
             {
@@ -341,6 +364,8 @@ def place_label_rows(scenario: Scenario, view: MapView) -> list[dict[str, Any]]:
                 "name": name,
                 "priority": priority[p.id],
                 "size": 15 if priority[p.id] == 2 else 13,
+                "offset": [round((box[0] + box[2]) / 2 - x, 1), round(box[1] - y, 1)],
+                "box": [round(v, 1) for v in box],
             }
         )
     return rows
@@ -456,6 +481,15 @@ def unit_marker_rows(
                 }
             )
     return rows
+
+
+def start_positions(scenario: Scenario) -> dict[str, UnitPosition]:
+    """Units at H+0 (reinforcements not yet arrived are not drawn)."""
+    return {
+        u.id: UnitPosition(place=u.location, strength=u.strength)
+        for u in scenario.units
+        if u.arrives_hour <= 0
+    }
 
 
 def perceived_units(scenario: Scenario, world: dict[str, Any], side: str) -> list[PerceivedUnit]:
@@ -788,7 +822,7 @@ def map_deck(
             get_text="name",
             get_size="size",
             get_color=[29, 38, 48],
-            get_pixel_offset=[0, 16],
+            get_pixel_offset="offset",
             get_alignment_baseline="'top'",
             character_set="'auto'",
             font_family="'Helvetica Neue, Arial, sans-serif'",
