@@ -14,6 +14,7 @@ from __future__ import annotations
 import html
 import json
 import math
+import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -22,7 +23,7 @@ from urllib.parse import quote
 
 import pydeck as pdk
 
-from planner.console_symbols import symbol_image, unit_sidc
+from planner.console_symbols import symbol_atlas, symbol_image, unit_sidc
 from planner.record import COARecord, UnitPosition
 from planner.report import ROUTE_STYLE, place_priorities, side_colors
 from sim.scenario import Scenario
@@ -30,6 +31,7 @@ from sim.scenario import Scenario
 __all__ = [
     "MAP_HEIGHT",
     "MAP_WIDTH",
+    "CompactDeck",
     "OFFLINE_MAP_STYLE",
     "MapView",
     "PerceivedUnit",
@@ -159,26 +161,30 @@ def theater_view(scenario: Scenario) -> MapView:
 
 @lru_cache(maxsize=8)
 def land_geojson(view: MapView) -> dict[str, Any]:
-    """Whole countries around the view (never clipped: no straight edges), simplified to about
-    a pixel at the view's zoom, and every other country coarsely, so zooming out finds land."""
+    """Land as two sets of countries: the world's larger land masses coarsely (0.3 degree),
+    so land never ends at a box when zooming out, and over them, in detail (about a pixel
+    and a half at the view's zoom), the countries within two views' width of the centre,
+    cut well outside what the fitted view shows."""
     import shapely
 
     from sim.theater import load_countries
 
     degrees_per_pixel = 360.0 / (_TILE * 2**view.zoom)
     countries = load_countries()
-    half = max(degrees_per_pixel * MAP_WIDTH, 2.0)
+    half = max(degrees_per_pixel * MAP_WIDTH, 1.0)
     near = shapely.box(
-        view.longitude - 2 * half,
-        max(view.latitude - 2 * half, -89.0),
-        view.longitude + 2 * half,
-        min(view.latitude + 2 * half, 89.0),
+        view.longitude - half,
+        max(view.latitude - half, -85.0),
+        view.longitude + half,
+        min(view.latitude + half, 85.0),
     )
-    close = countries.intersects(near)
+    close = countries[countries.intersects(near)].clip(near)
+    parts = countries[["name", "geometry"]].explode(index_parts=False)
+    with warnings.catch_warnings():  # areas in square degrees only rank the parts
+        warnings.simplefilter("ignore", UserWarning)
+        large = parts[parts.geometry.area >= 0.5]
     features = []
-    for frame, tolerance in ((countries[~close], 0.2), (countries[close], degrees_per_pixel)):
-        if frame.empty:
-            continue
+    for frame, tolerance in ((large, 0.3), (close, 1.5 * degrees_per_pixel)):
         simplified = frame.set_geometry(frame.geometry.simplify(tolerance))
         simplified = simplified[~simplified.geometry.is_empty]
         digits = max(2, math.ceil(-math.log10(tolerance)) + 1)
@@ -470,7 +476,6 @@ def unit_marker_rows(
                     "position": [places[place_id].lon, places[place_id].lat],
                     "offset": [round(dx, 1), round(dy, 1)],
                     "label_offset": [round(dx + 0.8 * size + 12, 1), round(dy, 1)],
-                    "icon": symbol_image(entry["sidc"]),
                     "size": size,
                     "strength": f"{100 * share:.0f}%",
                     "color": rgb(colors.get(entry["side"], NEUTRAL)),
@@ -661,6 +666,15 @@ def battle_icon(color: str) -> dict[str, Any]:
 # --- the deck --------------------------------------------------------------------------------
 
 
+class CompactDeck(pdk.Deck):
+    """A Deck whose JSON has no indentation (pydeck indents it, six times the bytes sent to
+    the browser on every redraw)."""
+
+    def to_json(self) -> str:
+        """The deck's JSON, compact."""
+        return json.dumps(json.loads(super().to_json()), separators=(",", ":"))
+
+
 def _layer(kind: str, data: Any, **props: Any) -> pdk.Layer:
     return pdk.Layer(kind, data, **props)
 
@@ -685,6 +699,7 @@ def map_deck(
         for row in coa_arrow_rows(scenario, coa, situation.positions, color)
     ]
     units = unit_marker_rows(scenario, situation, colors)
+    atlas = symbol_atlas(row["sidc"] for row in units)
     layers = [
         _layer(
             "GeoJsonLayer",
@@ -794,7 +809,9 @@ def map_deck(
             units,
             id="units",
             get_position="position",
-            get_icon="icon",
+            icon_atlas=f"'{atlas.url}'",  # quoted: a literal, not an accessor
+            icon_mapping=atlas.mapping,
+            get_icon="sidc",
             get_size="size",
             size_units=pixels,
             get_pixel_offset="offset",
@@ -832,7 +849,7 @@ def map_deck(
             font_settings={"sdf": True},
         ),
     ]
-    return pdk.Deck(
+    return CompactDeck(
         layers=layers,
         initial_view_state=pdk.ViewState(
             longitude=view.longitude, latitude=view.latitude, zoom=view.zoom

@@ -12,7 +12,10 @@ as data URLs, so no symbol server is asked.
 
 from __future__ import annotations
 
+import math
 import re
+from collections.abc import Iterable
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 from urllib.parse import quote
@@ -20,6 +23,8 @@ from urllib.parse import quote
 from sim.scenario import Scenario, UnitSpec
 
 __all__ = [
+    "SymbolAtlas",
+    "symbol_atlas",
     "ECHELON_CODES",
     "symbol_image",
     "unit_echelon",
@@ -149,3 +154,46 @@ def symbol_image(sidc: str, size: int = 28) -> dict[str, Any]:
         anchorX=round(anchor["x"]),
         anchorY=round(anchor["y"]),
     )
+
+
+@dataclass(frozen=True)
+class SymbolAtlas:
+    """Many symbols in one SVG image (deck.gl's `iconAtlas`) and where each one lies
+    (`iconMapping`: SIDC -> x, y, width, height, anchorX, anchorY in the atlas's pixels), so
+    a map of hundreds of units sends each distinct symbol once."""
+
+    url: str
+    mapping: dict[str, dict[str, int]]
+
+
+def symbol_atlas(sidcs: Iterable[str], size: int = 48) -> SymbolAtlas:
+    """An atlas of the distinct SIDCs, drawn at `size` pixels high (the map scales them)."""
+    from milsymbol import Symbol
+
+    codes = sorted(set(sidcs))
+    cell = 2 * size
+    parts, mapping = [], {}
+    for k, sidc in enumerate(codes):
+        symbol = Symbol(sidc, size=size)
+        if not symbol.is_valid():
+            raise ValueError(f"unknown symbol code {sidc}")
+        svg = symbol.as_svg()
+        width = math.ceil(symbol.get_size()["width"])
+        height = math.ceil(symbol.get_size()["height"])
+        anchor = symbol.get_anchor()
+        x = k * cell
+        parts.append(svg.replace("<svg ", f'<svg x="{x}" y="0" ', 1))
+        mapping[sidc] = {
+            "x": x,
+            "y": 0,
+            "width": width,
+            "height": height,
+            "anchorX": round(anchor["x"]),
+            "anchorY": round(anchor["y"]),
+        }
+    total = max(1, len(codes)) * cell
+    atlas = (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{total}" height="{cell}" '
+        f'viewBox="0 0 {total} {cell}">' + "".join(parts) + "</svg>"
+    )
+    return SymbolAtlas(url="data:image/svg+xml;charset=utf-8," + quote(atlas), mapping=mapping)

@@ -133,7 +133,13 @@ def check_map(page, scenario_name: str, shot: str, arrows: bool) -> None:
         assert colour_pixels(png, (111, 111, 111), 10) > 150, "no COA arrow drawn"
 
 
+def note(text: str) -> None:
+    """Progress on stderr (seen with pytest -s)."""
+    print(f"[browser {time.strftime('%H:%M:%S')}] {text}", file=sys.stderr, flush=True)
+
+
 def click(page, name: str) -> None:
+    note(f"click {name}")
     page.get_by_role("button", name=name, exact=True).first.click()
     wait_idle(page)
 
