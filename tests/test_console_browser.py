@@ -208,27 +208,29 @@ def test_console_campaign_in_a_real_browser(tmp_path: Path) -> None:
             wait_idle(page)
             assert page.title() == "OODA Forge console"
 
-            # The tutorial, by steps: the first cycle pauses for Blue's commander.
+            # The tutorial, by steps, commanded by nobody: phase, phase, cycle, then continue.
             quick_settings(page, cycles=None)
+            page.get_by_test_id("stMultiSelect").locator("input").click()
+            page.keyboard.press("Backspace")  # no side commanded
+            page.keyboard.press("Escape")
+            wait_idle(page)
             click(page, "New run")
-            page.get_by_text("your decision").first.wait_for(timeout=120_000)
-            check_map(page, "tutorial", "tutorial-decision", arrows=True)
-            page.screenshot(path=str(SHOTS / "tutorial-decision-page.png"), full_page=True)
-            click(page, "Submit decision")  # approve: the cycle is acted
-            decisions = 1
-            while decisions < 12:
-                if page.get_by_role("button", name="Submit decision").count():
-                    click(page, "Submit decision")
-                    decisions += 1
-                elif page.get_by_role("button", name="Step phase").count():
-                    click(page, "Step phase")
-                else:
-                    break
-            assert page.get_by_text("Downloads", exact=True).count(), "campaign did not finish"
+            page.get_by_text("1 cycle(s) done").first.wait_for(timeout=120_000)
+            click(page, "Step phase")
+            page.get_by_text("last step: observe").first.wait_for(timeout=60_000)
+            click(page, "Step phase")
+            page.get_by_text("last step: staff").first.wait_for(timeout=60_000)
+            click(page, "Step cycle")
+            page.get_by_text("2 cycle(s) done").first.wait_for(timeout=60_000)
+            check_map(page, "tutorial", "tutorial-stepped", arrows=False)
+            click(page, "Continue")
+            page.get_by_role("tab", name="Downloads").wait_for(timeout=180_000)
             page.get_by_text("Stopped at").or_(page.get_by_text("Winner:")).or_(
                 page.get_by_text("No winner")
             ).first.wait_for(timeout=10_000)
+            page.get_by_text("— finished;").first.wait_for(timeout=10_000)
             check_map(page, "tutorial", "tutorial-end", arrows=False)
+            page.screenshot(path=str(SHOTS / "tutorial-end-page.png"), full_page=True)
 
             # All four reports in quick succession.
             page.get_by_role("tab", name="Downloads").click()
