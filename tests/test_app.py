@@ -70,9 +70,9 @@ def test_page_loads_with_the_map_and_no_run() -> None:
     assert at.title[0].value == "OODA Forge wargame console"
     layers = deck_layers(at)
     assert layers["units"]["data"], "no unit symbols"
-    assert all(
-        row["icon"]["url"].startswith("data:image/svg+xml") for row in layers["units"]["data"]
-    )
+    units = layers["units"]
+    assert units["iconAtlas"].startswith("data:image/svg+xml")
+    assert {row["sidc"] for row in units["data"]} == set(units["iconMapping"])
     assert layers["objectives"]["data"], "objectives not marked"
     assert not at.tabs and not list_runs()  # nothing has run yet
 
