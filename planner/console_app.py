@@ -329,10 +329,12 @@ def controls(run: ConsoleRun) -> None:
         return
     if phase.button("Step phase", key="step-phase", disabled=bool(run.pending)):
         st.session_state["playing"] = st.session_state["auto"] = False
-        step(run, "phase")
+        if step(run, "phase"):
+            st.rerun()  # redraw the status line and the map with the new state
     if cycle.button("Step cycle", key="step-cycle", disabled=bool(run.pending)):
         st.session_state["playing"] = st.session_state["auto"] = False
-        step(run, "cycle")
+        if step(run, "cycle"):
+            st.rerun()
     if go.button("Continue", key="continue", type="primary", disabled=bool(run.pending)):
         st.session_state["playing"] = st.session_state["auto"] = True
     if pause.button("Pause", key="pause"):
