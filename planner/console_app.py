@@ -230,6 +230,52 @@ def saved_runs_picker() -> None:
         st.session_state["playing"] = False
 
 
+def batch_folders() -> list[Path]:
+    """Batch folders (holding runs.csv) under ./out and the runs folder, one level deep."""
+    from planner.console_run import runs_dir
+
+    found = []
+    for base in (Path("out"), runs_dir()):
+        if base.is_dir():
+            found += [d for d in sorted(base.iterdir()) if (d / "runs.csv").is_file()]
+    return found
+
+
+def batch_browser() -> None:
+    """A batch's runs (runs.csv) and its report, when batches exist."""
+    folders = batch_folders()
+    typed = st.text_input("Batch folder", key="batch_dir", placeholder="out/forces")
+    if typed.strip():
+        folders = [Path(typed.strip()).expanduser()]
+    if not folders:
+        st.caption("No batch results yet (`wargame batch ... --out out/NAME`).")
+        return
+    folder = st.selectbox("Batch", folders, format_func=str, key="batch_pick")
+    if folder is None or not (folder / "runs.csv").is_file():
+        st.warning(f"No runs.csv in {md(folder)}.")
+        return
+    if st.button("Show batch", key="show-batch"):
+        st.session_state["batch_shown"] = str(folder)
+
+
+def batch_results(folder: Path) -> None:
+    """The batch's runs as a table, with its report to download."""
+    st.subheader(f"Batch {folder.name}")
+    frame = pd.read_csv(folder / "runs.csv")
+    st.dataframe(frame, hide_index=True, key="batch-runs")
+    st.caption(f"{len(frame)} run(s) in {md(folder)}.")
+    report = folder / "batch_report.html"
+    if report.is_file():
+        st.download_button(
+            "batch_report.html",
+            report.read_bytes(),
+            file_name=f"{folder.name}-batch_report.html",
+            mime="text/html",
+            key="dl-batch",
+            on_click="ignore",
+        )
+
+
 # --- running ---------------------------------------------------------------------------------
 
 
@@ -858,6 +904,8 @@ def main() -> None:
         settings = run_settings(scenario)
         st.header("Saved runs")
         saved_runs_picker()
+        st.header("Batches")
+        batch_browser()
     st.title("OODA Forge wargame console")
     if problem is not None:
         st.error(error_markdown(problem))
@@ -881,6 +929,8 @@ def main() -> None:
         if run.pending:
             approval_form(run, shown)
     map_section(shown, run)
+    if st.session_state.get("batch_shown"):
+        batch_results(Path(st.session_state["batch_shown"]))
     if run is not None:
         if run.cycles or run.finished:
             results(run, shown)

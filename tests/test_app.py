@@ -220,6 +220,20 @@ def test_downloads_are_rendered_once_and_stable_across_reruns() -> None:
     assert load_aar(run.path / "aar.json").stats.cycles == 1
 
 
+def test_batch_results_are_browsable(runs_folder: Path) -> None:
+    batch = runs_folder / "forces"
+    batch.mkdir(parents=True)
+    (batch / "runs.csv").write_text("run,winner,end_hour\n0,blue,72\n1,red,60\n", "utf-8")
+    (batch / "batch_report.html").write_text("<html>report</html>", "utf-8")
+    at = console()
+    assert at.selectbox(key="batch_pick").value == batch
+    at.button(key="show-batch").click().run()
+    assert not at.exception
+    table = next(d for d in at.dataframe if list(d.value.columns) == ["run", "winner", "end_hour"])
+    assert list(table.value["winner"]) == ["blue", "red"]
+    assert [b.proto.label for b in at.get("download_button")] == ["batch_report.html"]
+
+
 def test_invalid_upload_names_the_field() -> None:
     text = resolve_scenario("tutorial").read_text(encoding="utf-8")
     broken = text.replace("strength: 100,", "strength: -5,", 1).replace(
