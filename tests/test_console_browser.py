@@ -138,10 +138,10 @@ def note(text: str) -> None:
     print(f"[browser {time.strftime('%H:%M:%S')}] {text}", file=sys.stderr, flush=True)
 
 
-def click(page, name: str) -> None:
+def click(page, name: str, timeout: float = 120) -> None:
     note(f"click {name}")
     page.get_by_role("button", name=name, exact=True).first.click()
-    wait_idle(page)
+    wait_idle(page, timeout)
 
 
 def set_number(page, label: str, value: int) -> None:
@@ -223,7 +223,7 @@ def test_console_campaign_in_a_real_browser(tmp_path: Path) -> None:
             click(page, "Step cycle")
             page.get_by_text("2 cycle(s) done").first.wait_for(timeout=60_000)
             check_map(page, "tutorial", "tutorial-stepped", arrows=False)
-            click(page, "Continue")
+            click(page, "Continue", timeout=300)  # the rest of the campaign
             page.get_by_role("tab", name="Downloads").wait_for(timeout=180_000)
             page.get_by_text("Stopped at").or_(page.get_by_text("Winner:")).or_(
                 page.get_by_text("No winner")
