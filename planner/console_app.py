@@ -675,11 +675,11 @@ def map_section(scenario: Scenario, run: ConsoleRun | None) -> None:
                 on_change=_timeline_moved,
                 args=(slider, last),
             )
-            if top[2].button("▶ Play", key="timeline-play"):
+            if top[2].button("Play", key="timeline-play", icon=":material/play_arrow:"):
                 st.session_state["timeline_playing"] = True
                 st.session_state["shown"] = -2 if shown >= last else shown - 1
                 st.rerun()
-            if top[3].button("⏸ Stop", key="timeline-stop"):
+            if top[3].button("Stop", key="timeline-stop", icon=":material/pause:"):
                 st.session_state["timeline_playing"] = False
                 st.rerun(scope="fragment")
         situation = situation_at(scenario, run, cycles, shown, view)
