@@ -105,6 +105,15 @@ def test_step_pause_and_continue() -> None:
     ]
     # The timeline and the map follow the newest cycle.
     assert any(plain(m.value).startswith("**Map at H+36**") for m in at.markdown)
+    # Moving the timeline redraws the map at that hour and runs nothing.
+    saved = (run.path / "run.json").stat().st_mtime_ns
+    timeline = next(s for s in at.select_slider if s.label == "Timeline")
+    timeline.set_value(0).run()
+    assert any(plain(m.value).startswith("**Map at H+12**") for m in at.markdown)
+    timeline = next(s for s in at.select_slider if s.label == "Timeline")
+    timeline.set_value(-1).run()
+    assert any(plain(m.value).startswith("**Map at H+0**") for m in at.markdown)
+    assert (run.path / "run.json").stat().st_mtime_ns == saved
 
 
 def test_commander_approve_pick_weights_and_revise() -> None:
