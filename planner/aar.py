@@ -9,7 +9,6 @@ in them (see `planner.record` on extension points).
 from __future__ import annotations
 
 import json
-import os
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -25,6 +24,7 @@ from planner.record import (
     PlanRecord,
     SideInfo,
 )
+from planner.rundir import atomic_path
 from planner.tracks import tracks_geojson
 from sim.outcome import evaluate, logistics_summary
 from sim.scenario import Scenario, Side
@@ -156,10 +156,8 @@ def render_markdown(aar: AfterActionRecord) -> str:
 def write_atomic(path: Path, text: str) -> Path:
     """Write `text` to `path` through a temporary file and a rename: never half a file."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    temporary.write_text(text, encoding="utf-8")
-    os.replace(temporary, path)
+    with atomic_path(path) as temporary:
+        temporary.write_text(text, encoding="utf-8")
     return path
 
 

@@ -13,7 +13,6 @@ import sys
 from pathlib import Path
 from typing import Annotated
 
-import click
 import typer
 from rich.console import Console
 from rich.progress import (
@@ -218,7 +217,7 @@ def _ask_commander(pending):
                 default="approve",
                 err=True,
             )
-        except click.exceptions.Abort:  # standard input closed
+        except typer.Abort:  # standard input closed
             _say_error(f"no decision for {pending.side}: standard input closed")
             raise typer.Exit(EXIT_BAD_INPUT) from None
         try:
@@ -446,6 +445,7 @@ def replay(
     differs, 2 when the recording is unreadable or runs out (the message says where).
     """
     from planner.campaign import run_campaign
+    from planner.command import replaying
     from planner.llm import RunStopped
     from planner.replay import RECORD_FILE, ReplayLog, ReplayTransport, aar_differences
     from sim.scenario import parse_scenario
@@ -456,8 +456,12 @@ def replay(
         header = log.header
         loaded = parse_scenario(header.scenario_yaml, source=f"{log.path} (scenario)")
         index = _index([Path(folder) for folder in header.doctrine])
+        recorded = run_dir / "aar.json"
+        commanded, commander = replaying(_recorded_commands(recorded))  # the same decisions
         aar = run_campaign(
             loaded,
+            command=commanded or "none",
+            commander=commander,
             seed=header.seed,
             cycles=header.cycles,
             drafters=ReplayTransport(log).drafters(),
@@ -473,7 +477,6 @@ def replay(
         raise typer.Exit(EXIT_BAD_INPUT) from None
     target = out_dir or run_dir / "replay"
     _print_run(aar, loaded, target, formats)
-    recorded = run_dir / "aar.json"
     if log.unused():
         _say_error(f"replay left {log.unused()} recorded entries unused: it took another path")
         raise typer.Exit(1)
@@ -488,6 +491,18 @@ def replay(
         _say_error(f"replay differs from {recorded} at {len(differences)} place(s): {shown}")
         raise typer.Exit(1)
     out.print(f"replay reproduces {recorded} (apart from wall times)", highlight=False)
+
+
+def _recorded_commands(path: Path) -> list[dict]:
+    """The commander's decisions in a run's aar.json (none if there is no file)."""
+    if not path.is_file():
+        return []
+    try:
+        cycles = json.loads(path.read_text(encoding="utf-8"))["cycles"]
+        return [command for cycle in cycles for command in cycle.get("commands", [])]
+    except (ValueError, KeyError, TypeError) as problem:
+        _say_error(f"{path}: not an AAR ({type(problem).__name__}: {problem})")
+        raise typer.Exit(EXIT_BAD_INPUT) from None
 
 
 @app.command()

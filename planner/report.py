@@ -21,7 +21,9 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
+from planner.aar import write_atomic
 from planner.record import AfterActionRecord, COARecord, PlanRecord
+from planner.rundir import atomic_path
 from planner.tracks import battle_sites, unit_tracks
 from sim.scenario import Scenario
 
@@ -151,10 +153,10 @@ def write_pdf(aar: AfterActionRecord, path: Path, scenario: Scenario | None = No
     from weasyprint.urls import URLFetcher
 
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     html = _render(aar, scenario, pdf=True)
     fetcher = URLFetcher(allowed_protocols=("data",))
-    HTML(string=html, url_fetcher=fetcher).write_pdf(path)
+    with atomic_path(path) as temporary:  # never half a PDF
+        HTML(string=html, url_fetcher=fetcher).write_pdf(temporary)
     return path
 
 
@@ -176,8 +178,7 @@ def write_reports(
     out_dir.mkdir(parents=True, exist_ok=True)
     paths: dict[str, Path] = {}
     if "html" in formats:
-        paths["html"] = out_dir / "aar.html"
-        paths["html"].write_text(render_html(aar, scenario), encoding="utf-8")
+        paths["html"] = write_atomic(out_dir / "aar.html", render_html(aar, scenario))
     if "pdf" in formats:
         paths["pdf"] = write_pdf(aar, out_dir / "aar.pdf", scenario)
     return paths

@@ -3,7 +3,7 @@
 `sim` never imports `planner`, `app` or Streamlit.
 """
 
-from sim.engine import Simulation, apply_orders
+from sim.engine import EventBudgetExceeded, Simulation, apply_orders
 from sim.montecarlo import ReplicationResult, replicate
 from sim.outcome import Outcome, evaluate, mission_over, perceived_state
 from sim.runner import run_scripted, simulate
@@ -12,6 +12,7 @@ from sim.state import Tasking, WorldState, initial_state
 from sim.theater import Theater
 
 __all__ = [
+    "EventBudgetExceeded",
     "Outcome",
     "ReplicationResult",
     "Scenario",

@@ -40,6 +40,10 @@ __all__ = [
 
 #: Above this many expected loss events in a step, stochastic steps use tau-leaping.
 EXACT_EVENT_LIMIT = 200
+#: Largest Poisson mean drawn (numpy refuses means above about 9e18). Losses are clipped to a
+#: strength of at most 1e6 anyway, and a Poisson(1e12) draw is above that every time, so the
+#: cap changes no result; it only keeps a concentration of many large units from overflowing.
+MAX_POISSON_MEAN = 1e12
 _RK4_SUBSTEPS = 4
 #: Above this many shooter-target pairs, coefficient matrices go to numpy.
 NUMPY_PAIRS = 400
@@ -210,8 +214,8 @@ def stochastic_step(
     total_a, total_b = sum(rate_a), sum(rate_b)
     if (total_a + total_b) * dt > EXACT_EVENT_LIMIT:
         numpy_rng = np.random.default_rng(rng.getrandbits(63))
-        loss_a = numpy_rng.poisson(np.array(rate_a) * dt)
-        loss_b = numpy_rng.poisson(np.array(rate_b) * dt)
+        loss_a = numpy_rng.poisson(np.minimum(np.array(rate_a) * dt, MAX_POISSON_MEAN))
+        loss_b = numpy_rng.poisson(np.minimum(np.array(rate_b) * dt, MAX_POISSON_MEAN))
         a = _clip([x - float(n) for x, n in zip(a, loss_a, strict=True)])
         b = _clip([x - float(n) for x, n in zip(b, loss_b, strict=True)])
         ended = 1.0 if sum(a) <= 0 or sum(b) <= 0 else None
@@ -336,6 +340,6 @@ def salvo_exchange(
     leak_on_a = max(0.0, b_offense * b - a_defense * a)
     if rng is not None:
         numpy_rng = np.random.default_rng(rng.getrandbits(63))
-        leak_on_b = float(numpy_rng.poisson(leak_on_b))
-        leak_on_a = float(numpy_rng.poisson(leak_on_a))
+        leak_on_b = float(numpy_rng.poisson(min(leak_on_b, MAX_POISSON_MEAN)))
+        leak_on_a = float(numpy_rng.poisson(min(leak_on_a, MAX_POISSON_MEAN)))
     return min(a, leak_on_a / a_staying), min(b, leak_on_b / b_staying)

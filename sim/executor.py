@@ -24,10 +24,10 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
 from typing import Any, TypeVar
 
-__all__ = ["Scheduler", "dask_client", "run_chunks"]
+__all__ = ["Scheduler", "dask_client", "iter_chunks", "run_chunks"]
 
 JobT = TypeVar("JobT")
 TaskT = TypeVar("TaskT")
@@ -64,17 +64,54 @@ def run_chunks(
         scheduler: run on Dask instead (see `Scheduler`).
     """
     tasks = list(tasks)
+    results: list[Any] = [None] * len(tasks)
+    for positions, chunk_results in iter_chunks(
+        work, job, tasks, workers=workers, scheduler=scheduler
+    ):
+        for position, result in zip(positions, chunk_results, strict=True):
+            results[position] = result
+    return results
+
+
+def iter_chunks(
+    work: Callable[[JobT, Sequence[TaskT]], list[ResultT]],
+    job: JobT,
+    tasks: Sequence[TaskT],
+    *,
+    workers: int = 1,
+    scheduler: Scheduler | None = None,
+    chunk_size: int | None = None,
+) -> Iterator[tuple[list[int], list[ResultT]]]:
+    """(positions in `tasks`, their results) for each chunk, as soon as it finishes.
+
+    Without `chunk_size` the tasks are dealt into a few chunks per worker (one chunk in this
+    process); with it, into consecutive chunks of at most that many tasks, so a caller can
+    keep every finished chunk (stream it to disk) while the rest still run.
+    """
+    tasks = list(tasks)
+    if not tasks:
+        return
+    if chunk_size is not None:
+        size = max(1, chunk_size)
+        chunks = [list(range(i, min(i + size, len(tasks)))) for i in range(0, len(tasks), size)]
+    else:
+        chunks = [list(range(len(tasks)))]
     if scheduler is None and (workers <= 1 or len(tasks) < 2):
-        return work(job, tasks)
+        for positions in chunks:
+            yield positions, work(job, [tasks[i] for i in positions])
+        return
     with _executor(job, workers, scheduler) as (executor, job_ref, slots):
-        # Dealt like cards, so that every chunk gets a share of every kind of task (the
-        # plans of a batch can differ a lot in cost): the workers finish together.
-        count = min(len(tasks), slots * CHUNKS_PER_WORKER)
-        futures = [executor.submit(_run, work, job_ref, tasks[i::count]) for i in range(count)]
-        results: list[Any] = [None] * len(tasks)
-        for i, future in enumerate(futures):
-            results[i::count] = future.result()
-        return results
+        if chunk_size is None:
+            # Dealt like cards, so that every chunk gets a share of every kind of task (the
+            # plans of a batch can differ a lot in cost): the workers finish together.
+            count = min(len(tasks), slots * CHUNKS_PER_WORKER)
+            chunks = [list(range(i, len(tasks), count)) for i in range(count)]
+        futures = {
+            executor.submit(_run, work, job_ref, [tasks[i] for i in positions]): positions
+            for positions in chunks
+        }
+        for future in as_completed(futures):
+            yield futures[future], future.result()
 
 
 def _run(work: Callable[[Any, Sequence[Any]], list[Any]], job: Any, chunk: Sequence[Any]):

@@ -8,20 +8,20 @@ Dask-cluster runs agree; all three go through `sim.executor.run_chunks`.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from sim._random import key_seed
 from sim.attrition import load_compiled_chain
 from sim.engine import Simulation, apply_orders
 from sim.engine.simulation import TimelineRow
-from sim.executor import Scheduler, run_chunks
+from sim.executor import Scheduler, iter_chunks, run_chunks
 from sim.outcome import Outcome, evaluate, logistics_summary
 from sim.scenario import Scenario
 from sim.state import Tasking, WorldState, initial_state
 from sim.theater import Theater
 
-__all__ = ["ScriptedRun", "run_scripted", "simulate"]
+__all__ = ["ScriptedRun", "iter_simulate", "run_scripted", "simulate"]
 
 
 def run_scripted(
@@ -141,11 +141,43 @@ def simulate(
     cluster of `workers` processes, or a `distributed.Client`) the replications run on that
     cluster instead of local processes.
     """
+    batch = _batch(scenario, seed, stochastic, timeline_replications)
+    if workers > 1 and scheduler is None:
+        load_compiled_chain()  # once here, not once in every forked worker
+    return run_chunks(_run_chunk, batch, range(replications), workers=workers, scheduler=scheduler)
+
+
+def iter_simulate(
+    scenario: Scenario,
+    replications: Sequence[int],
+    *,
+    seed: int,
+    stochastic: bool = True,
+    workers: int = 1,
+    timeline_replications: int = 1,
+    scheduler: Scheduler | None = None,
+    chunk_size: int = 1,
+) -> Iterator[ScriptedRun]:
+    """The given replications of `simulate`, each yielded as soon as its chunk finishes (in
+    any order): a caller can keep them as they come, and run only the missing ones later.
+    Replication r is the same run whichever others run with it."""
+    batch = _batch(scenario, seed, stochastic, timeline_replications)
+    if workers > 1 and scheduler is None:
+        load_compiled_chain()
+    for _, runs in iter_chunks(
+        _run_chunk,
+        batch,
+        list(replications),
+        workers=workers,
+        scheduler=scheduler,
+        chunk_size=chunk_size,
+    ):
+        yield from runs
+
+
+def _batch(scenario: Scenario, seed: int, stochastic: bool, timeline_replications: int) -> _Batch:
     if not stochastic:
         scenario = scenario.model_copy(
             update={"settings": scenario.settings.model_copy(update={"stochastic": False})}
         )
-    batch = _Batch(scenario, seed, timeline_replications)
-    if workers > 1 and scheduler is None:
-        load_compiled_chain()  # once here, not once in every forked worker
-    return run_chunks(_run_chunk, batch, range(replications), workers=workers, scheduler=scheduler)
+    return _Batch(scenario, seed, timeline_replications)

@@ -18,7 +18,7 @@ import shapely
 from pyproj import Geod
 from shapely.geometry import LineString, Point
 
-from sim.scenario import Scenario
+from sim.schema import Scenario
 
 __all__ = ["Routes", "Theater", "cross_country_pairs", "land_geometry", "load_countries"]
 

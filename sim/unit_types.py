@@ -18,7 +18,7 @@ notional planning figures. Ships fire them only at batteries their side has loca
 
 from __future__ import annotations
 
-from sim.scenario import SalvoParameters, UnitType
+from sim.schema import SalvoParameters, UnitType
 
 __all__ = ["DEFAULT_UNIT_TYPES", "POSTURE_DEFENSE_FACTOR", "TERRAIN_DEFENSE_FACTOR"]
 

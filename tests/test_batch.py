@@ -109,6 +109,46 @@ def test_shape_errors_are_located_too(tmp_path: Path) -> None:
     assert where["x"].startswith(f"{bad}:4:")
 
 
+def test_fixed_settings_reach_every_run_but_not_the_cell_labels(tmp_path: Path) -> None:
+    fixed = SPEC + "fixed:\n  settings.planning.coas: 2\n  sides.blue.cycle_hours: 6\n"
+    plan = load_spec(_write(tmp_path, fixed), tmp_path)
+    assert len(plan.runs) == RUNS
+    for run in plan.runs:
+        assert run.scenario.settings.planning.coas == 2
+        assert next(s for s in run.scenario.sides if s.id == "blue").cycle_hours == 6
+    assert {cell.label for cell in plan.cells} == {
+        "tutorial scale.red=0.8",
+        "tutorial scale.red=1.2",
+    }
+    plain = load_spec(_write(tmp_path / "plain", SPEC), tmp_path / "plain")
+    assert not {r.run_key for r in plan.runs} & {r.run_key for r in plain.runs}
+    clash = _write(tmp_path / "clash", SPEC + "fixed:\n  scale.red: 1.0\n  sides.blue.speed: 2\n")
+    with pytest.raises(SpecError) as caught:
+        load_spec(clash)
+    messages = {w.split(": ", 1)[1]: m for w, m in caught.value.problems}
+    assert (
+        "given in one place" in messages["fixed.scale.red"]
+        or "one place" in messages["fixed.scale.red"]
+    )
+    assert "no field 'speed'" in messages["fixed.sides.blue.speed"]
+
+
+def test_the_shipped_tempo_experiment_sweeps_both_cycles() -> None:
+    spec = Path(__file__).parents[1] / "scenarios" / "batches" / "ooda_tempo.yaml"
+    plan = load_spec(spec)
+    cycles = {
+        tuple(
+            next(s for s in c.scenario.sides if s.id == side).cycle_hours
+            for side in ("blue", "red")
+        )
+        for c in plan.cells
+    }
+    hours = (3, 6, 12, 24)
+    assert cycles == {(blue, red) for blue in hours for red in hours}
+    assert len(plan.runs) == len(plan.cells) * len(plan.spec.seed_list())
+    assert all(run.scenario.settings.planning.revision_replications == 0 for run in plan.runs)
+
+
 def test_overrides_set_fields_by_id_and_scale_one_side(tutorial: Scenario) -> None:
     changed = apply_overrides(
         tutorial,

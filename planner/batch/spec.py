@@ -12,6 +12,8 @@ again in full. Example::
     overrides:                        # dotted path -> values to sweep
       scale.red: [0.75, 1.0, 1.25]    # force scaling: every unit of a side
       settings.planning.coas: [2, 3]  # any scenario field (see planner.batch.overrides)
+    fixed:                            # dotted path -> one value, set in every run (not swept)
+      settings.planning.revision_replications: 0
     campaign: {cycles: 2, replications: 4}   # per-run budget (default: the scenario's)
     plot: {x: scale.red}              # x axis of the batch plots (default: first numeric path)
 """
@@ -25,22 +27,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from planner.batch.overrides import OverrideError, apply_overrides, check_path
 from planner.batch.records import RunJob
 from scenarios import resolve_scenario
-from sim.scenario import (
-    _SAFE_LOADER,
-    Scenario,
-    ScenarioError,
-    _dotted,
-    _index_lines,
-    _nearest_line,
-    _pydantic_message,
-    load_scenario,
-)
+from sim.loading import Limits, parse_yaml, pydantic_message, read_text
+from sim.scenario import Scenario, ScenarioError, load_scenario
 
 __all__ = ["BatchPlan", "BatchSpec", "Cell", "SpecError", "load_spec", "parse_spec"]
 
@@ -80,6 +73,11 @@ class BatchSpec(_Strict):
     scenarios: list[Annotated[str, Field(min_length=1)]] = Field(min_length=1)
     seeds: list[Annotated[int, Field(ge=0)]] | SeedRange
     overrides: dict[str, Annotated[list[Any], Field(min_length=1)]] = Field(default_factory=dict)
+    fixed: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Dotted path -> one value set in every run (a budget, say); not swept, "
+        "so not in the cell labels or plots.",
+    )
     campaign: CampaignBudget = Field(default_factory=CampaignBudget)
     plot: PlotSettings = Field(default_factory=PlotSettings)
 
@@ -149,9 +147,9 @@ def load_spec(path: str | Path, out_dir: str | Path | None = None) -> BatchPlan:
     """
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as err:
-        raise SpecError(str(path), [(str(path), f"cannot read file: {err.strerror}")]) from None
+        text = read_text(path, Limits.from_env())
+    except ScenarioError as err:
+        raise SpecError(err.source, err.problems) from None
     return parse_spec(text, source=str(path), base=path.parent, out_dir=out_dir)
 
 
@@ -163,35 +161,23 @@ def parse_spec(
     out_dir: str | Path | None = None,
 ) -> BatchPlan:
     """Validate and expand spec YAML text; `source` names it in error messages."""
-    loader = _SAFE_LOADER(text)
     try:
-        root = loader.get_single_node()
-        data = loader.construct_document(root) if root is not None else None
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f"{source}:{mark.line + 1}" if mark else source
-        problem = getattr(err, "problem", None) or str(err)
-        raise SpecError(source, [(where, f"not valid YAML: {problem}")]) from None
-    finally:
-        loader.dispose()
-    if root is None or not isinstance(root, yaml.MappingNode):
-        raise SpecError(source, [(source, "expected a mapping of batch spec fields at top level")])
-    lines: dict[tuple[Any, ...], int] = {}
-    duplicates: list[tuple[tuple[Any, ...], int]] = []
-    _index_lines(root, (), lines, duplicates)
+        parsed = parse_yaml(text, source, Limits.from_env(), what="batch spec")
+    except ScenarioError as err:
+        raise SpecError(source, err.problems) from None
 
     def locate(path: tuple[Any, ...]) -> str:
-        return f"{source}:{_nearest_line(lines, path)}: {_dotted(path) or '<root>'}"
+        return parsed.locate(source, path)
 
-    problems = [(locate(path), "duplicate key") for path, _ in duplicates]
+    problems = [(locate(path), "duplicate key") for path in parsed.duplicates]
     try:
-        spec = BatchSpec.model_validate(data)
+        spec = BatchSpec.model_validate(parsed.data)
     except ValidationError as err:
-        problems += [(locate(tuple(e["loc"])), _pydantic_message(e)) for e in err.errors()]
+        problems += [(locate(tuple(e["loc"])), pydantic_message(e)) for e in err.errors()]
         raise SpecError(source, problems) from None
     found, scenarios = _check(spec, base or Path("."))
     problems += [(locate(path), message) for path, message in found]
-    bad_paths = {path[1] for path, _ in found if path[0] == "overrides"}
+    bad_paths = {path[1] for path, _ in found if path[0] in ("overrides", "fixed")}
     cells, more = _cells(spec, scenarios, skip=bad_paths)
     problems += [(locate(path), message) for path, message in more]
     if problems:
@@ -219,11 +205,14 @@ def _check(
             where, message = err.problems[0]
             more = f" (and {len(err.problems) - 1} more)" if len(err.problems) > 1 else ""
             problems.append((("scenarios", i), f"cannot load {ref!r}: {where}: {message}{more}"))
-    for path in spec.overrides:
-        try:
-            check_path(path)
-        except OverrideError as err:
-            problems.append((("overrides", path), str(err)))
+    for section, paths in (("overrides", spec.overrides), ("fixed", spec.fixed)):
+        for path in paths:
+            try:
+                check_path(path)
+            except OverrideError as err:
+                problems.append(((section, path), str(err)))
+    for path in set(spec.fixed) & set(spec.overrides):
+        problems.append((("fixed", path), "also swept under overrides; give it in one place"))
     if spec.plot.x is not None and spec.plot.x not in spec.overrides:
         problems.append((("plot", "x"), f"{spec.plot.x!r} is not one of the overrides"))
     return problems, scenarios
@@ -235,13 +224,14 @@ def _cells(
     """Every (scenario, combination of override values), each validated in full; scenarios
     that did not load and override paths in `skip` (already reported) are left out."""
     paths = [path for path in spec.overrides if path not in skip]
+    fixed = {path: value for path, value in spec.fixed.items() if path not in skip}
     cells, problems = [], []
     blamed: set[tuple[Any, ...]] = set()
     for ref in (r for r in spec.scenarios if r in scenarios):
         for values in itertools.product(*(spec.overrides[p] for p in paths)):
             overrides = dict(zip(paths, values, strict=True))
             try:
-                changed = apply_overrides(scenarios[ref], overrides)
+                changed = apply_overrides(scenarios[ref], {**fixed, **overrides})
             except OverrideError as err:
                 where = _blame(scenarios[ref], spec, overrides)
                 if where not in blamed:
@@ -255,6 +245,11 @@ def _cells(
 
 def _blame(scenario: Scenario, spec: BatchSpec, overrides: dict[str, Any]) -> tuple[Any, ...]:
     """The spec location of the value that breaks a cell: the first one that fails alone."""
+    for path, value in spec.fixed.items():
+        try:
+            apply_overrides(scenario, {path: value})
+        except OverrideError:
+            return ("fixed", path)
     for path, value in overrides.items():
         try:
             apply_overrides(scenario, {path: value})

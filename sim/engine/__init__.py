@@ -12,7 +12,8 @@ everything that must outlive a run is in the `WorldState` (see `sim.state`).
 """
 
 from sim.engine.fires import AIR_LOSS_PER_SORTIE
+from sim.engine.kernel import EventBudgetExceeded
 from sim.engine.orders import apply_orders
 from sim.engine.simulation import Simulation
 
-__all__ = ["AIR_LOSS_PER_SORTIE", "Simulation", "apply_orders"]
+__all__ = ["AIR_LOSS_PER_SORTIE", "EventBudgetExceeded", "Simulation", "apply_orders"]

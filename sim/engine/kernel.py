@@ -21,9 +21,11 @@ import simpy
 from simpy.events import Event
 
 from sim._random import keyed_rng, keyed_uniform, splitmix64, stream_key
+from sim.schema import DEFAULT_MAX_EVENTS
 from sim.state import WorldState
 
 __all__ = [
+    "DEFAULT_MAX_EVENTS",
     "PHASE_BATTLE",
     "PHASE_CONVOY",
     "PHASE_FIRES",
@@ -31,6 +33,7 @@ __all__ = [
     "PHASE_RECORD",
     "PHASE_SENSE",
     "PHASE_SUPPLY",
+    "EventBudgetExceeded",
     "Kernel",
     "Process",
     "first_wave",
@@ -45,15 +48,34 @@ PHASE_FIRES, PHASE_BATTLE, PHASE_MOVE, PHASE_SUPPLY, PHASE_CONVOY, PHASE_SENSE, 
 Process = Generator[Event, Any, None]
 
 
-class _CountingEnvironment(simpy.Environment):
-    """A SimPy environment that counts the events it processes."""
+class EventBudgetExceeded(RuntimeError):
+    """A run processed more events than its budget: the scenario makes too much happen."""
 
-    def __init__(self, initial_time: float = 0):
+    def __init__(self, budget: int, hour: float):
+        self.budget = budget
+        self.hour = hour
+        super().__init__(
+            f"the simulation stopped at hour {hour:.2f} after {budget:,} events "
+            "(settings.max_events): raise it, or make scan_interval_hours, "
+            "combat_step_hours or turnaround_hours coarser"
+        )
+
+    def __reduce__(self) -> tuple[type, tuple[int, float]]:
+        return type(self), (self.budget, self.hour)  # survives the trip from a worker
+
+
+class _CountingEnvironment(simpy.Environment):
+    """A SimPy environment that counts the events it processes and stops past a budget."""
+
+    def __init__(self, initial_time: float = 0, max_events: int = DEFAULT_MAX_EVENTS):
         super().__init__(initial_time)
         self.events_processed = 0
+        self.max_events = max_events
 
     def step(self) -> None:
         self.events_processed += 1
+        if self.events_processed > self.max_events:
+            raise EventBudgetExceeded(self.max_events, self.now)
         super().step()
 
 
@@ -75,13 +97,21 @@ class Kernel:
         state: the world the run advances (its hour is the start time).
         seed: keys every random draw of the run.
         stochastic: random draws (True) or expected values (False).
+        max_events: the run's event budget; past it `run` raises `EventBudgetExceeded`.
     """
 
-    def __init__(self, state: WorldState, *, seed: int, stochastic: bool):
+    def __init__(
+        self,
+        state: WorldState,
+        *,
+        seed: int,
+        stochastic: bool,
+        max_events: int = DEFAULT_MAX_EVENTS,
+    ):
         self.state = state
         self.seed = seed
         self.stochastic = stochastic
-        self.env = _CountingEnvironment(initial_time=state.hour)
+        self.env = _CountingEnvironment(initial_time=state.hour, max_events=max_events)
 
     @property
     def now(self) -> float:

@@ -58,7 +58,9 @@ class Simulation:
         self.seed = seed
         self.settings = scenario.settings
         self.stochastic = self.settings.stochastic if stochastic is None else stochastic
-        self.kernel = Kernel(state, seed=seed, stochastic=self.stochastic)
+        self.kernel = Kernel(
+            state, seed=seed, stochastic=self.stochastic, max_events=self.settings.max_events
+        )
         self.env = self.kernel.env
         self.timeline: list[TimelineRow] = []
         self.sides = [side.id for side in scenario.sides]
