@@ -879,6 +879,29 @@ def batch_report_command(
         out.print(f"{kind}: {path}", highlight=False)
 
 
+@app.command()
+def console(
+    port: Annotated[int, typer.Option(help="Port to serve on (127.0.0.1).")] = 8501,
+    runs: Annotated[Path | None, typer.Option(help="Runs folder (default ./runs).")] = None,
+) -> None:
+    """Open the wargame console (Streamlit, on 127.0.0.1): plan and fight a campaign."""
+    import importlib.util
+    import os
+    import subprocess
+
+    if importlib.util.find_spec("streamlit") is None:
+        _say_error("the console needs the ui extra: pip install 'ooda-forge[ui]'")
+        raise typer.Exit(EXIT_BAD_INPUT)
+    page = importlib.util.find_spec("planner.console_app")
+    assert page is not None and page.origin is not None  # shipped with the package
+    env = {**os.environ, "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
+    if runs is not None:
+        env["OODA_FORGE_RUNS"] = str(runs.expanduser().resolve())
+    command = [sys.executable, "-m", "streamlit", "run", page.origin]
+    command += ["--server.address", "127.0.0.1", "--server.port", str(port)]
+    raise typer.Exit(subprocess.call(command, env=env))
+
+
 def main() -> None:
     """Entry point for `python -m planner.cli`."""
     app()

@@ -185,6 +185,13 @@ class UnitType(_Strict):
         description="Sea units: reach of land-attack salvos (uses `salvo.land_attack`, every "
         "`turnaround_hours`) against anti-ship batteries their side has detected.",
     )
+    sidc: str | None = Field(
+        default=None,
+        pattern=r"^[0-9]{20}$",
+        description="Map symbol: a 20-digit MIL-STD-2525D / APP-6D SIDC whose symbol set and "
+        "entity are drawn (the console sets affiliation and echelon); default: from the "
+        "type's name and domain.",
+    )
 
     @property
     def modes(self) -> frozenset[str]:
