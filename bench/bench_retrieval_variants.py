@@ -162,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
             fused = lambda q, d=dense, k=k, w=weight: reciprocal_rank_fusion(bm25[q], d[q], k, w)  # noqa: E731
             if recall(fused, "original") >= floor:
                 grid.append((recall(fused, "paraphrase_dev"), k, weight))
-        best = max(grid, default=(float("nan"), None, None))
+        best = max(grid, default=(None, None, None))  # None: no setting keeps the floor
         row["best_tuned_dev_hybrid_recall@5"] = {
             "recall@5": best[0],
             "rrf_k": best[1],
@@ -179,12 +179,16 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'variant':<52} {'CPU s':>6}  {'orig d/h':>11}  {'dev d/h':>11}  best dev (k, w)")
     for row in rows:
         best = row["best_tuned_dev_hybrid_recall@5"]
+        tuned = (
+            f"{best['recall@5']:.3f} ({best['rrf_k']}, {best['dense_weight']})"
+            if best["recall@5"] is not None
+            else "none keeps the original floor"
+        )
         print(
             f"{row['variant']:<52} {row['embed_cpu_s']:>6.2f}  "
             f"{row['original_dense_recall@5']:.3f}/{row['original_hybrid_recall@5']:.3f}  "
             f"{row['paraphrase_dev_dense_recall@5']:.3f}/"
-            f"{row['paraphrase_dev_hybrid_recall@5']:.3f}  "
-            f"{best['recall@5']:.3f} ({best['rrf_k']}, {best['dense_weight']})"
+            f"{row['paraphrase_dev_hybrid_recall@5']:.3f}  {tuned}"
         )
     merge_results(
         args.results,
