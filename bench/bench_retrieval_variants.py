@@ -61,7 +61,11 @@ def tuning_sets() -> dict[str, list[dict[str, Any]]]:
 
 
 def windows(encoder: Encoder, passage: Passage, size: int = 128) -> list[str]:
-    """The title plus each consecutive window of the body that fits in ``size`` word pieces."""
+    """The title plus each consecutive window of the body that fits in ``size`` word pieces.
+
+    Turns the encoder's truncation off (``embed`` sets it again before encoding).
+    """
+    encoder.tokenizer.no_truncation()
     title = len(encoder.tokenizer.encode(passage.title, add_special_tokens=False).ids)
     room = size - 2 - title
     offsets = encoder.tokenizer.encode(passage.text, add_special_tokens=False).offsets
