@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
 VOCAB_FILE = Path(__file__).parent / "data" / "minilm-vocab.txt"
 # The model was trained on 128-token inputs. Embedding a passage's first 112 word pieces (title,
-# keywords and the opening of the body; BM25 still indexes all of it) costs 15-20 % less CPU
+# keywords and the opening of the body; BM25 still indexes all of it) costs 11-19 % less CPU
 # than 128 pieces (every shipped passage is longer than either), and is the cheapest cut whose
 # dense recall@5 on the paraphrase dev split stays at 128's (0.638) while the tuned fusion keeps the
 # original queries at BM25's level (bench/bench_retrieval_variants.py: 96 and 64 pieces lose dense
