@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 EXTRAS := ui,report,cluster,llm,dev
 
-.PHONY: demo test lint bench browser clean
+.PHONY: demo test lint bench validate browser clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -30,9 +30,14 @@ lint: $(STAMP)
 test: $(STAMP) browser lint
 	OODA_FORGE_CACHE=$(CURDIR)/.cache $(VENV)/bin/pytest
 
-bench: $(STAMP)
+bench: $(STAMP) validate
 	$(PY) bench/run.py
 	$(PY) bench/selection.py
+
+# The land-combat model against CDB90 (needs the data: OODA_FORGE_CDB90 or ../shared/data/cdb90):
+# cross-validated figures and baselines, out/validation/index.html, bench/results.json "validation".
+validate: $(STAMP)
+	$(PY) bench/validate.py --out out/validation
 
 clean:
 	rm -rf out .cache .pytest_cache .ruff_cache

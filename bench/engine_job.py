@@ -188,9 +188,9 @@ def chain_seconds(api, name: str, hours: float, replications: int, repeats: int)
     steps = []
     original = sim.engine.combat.exact_step
 
-    def record(law, a, b, coef_ab, coef_ba, dt, seed, arrays=None):
-        steps.append((law, list(a), list(b), coef_ab, coef_ba, dt, seed))
-        return original(law, a, b, coef_ab, coef_ba, dt, seed, arrays)
+    def record(law, a, b, coef_ab, coef_ba, dt, seed, arrays=None, exponent=1.0):
+        steps.append((law, list(a), list(b), coef_ab, coef_ba, dt, seed, exponent))
+        return original(law, a, b, coef_ab, coef_ba, dt, seed, arrays, exponent)
 
     sim.engine.combat.exact_step = record
     try:
@@ -201,12 +201,13 @@ def chain_seconds(api, name: str, hours: float, replications: int, repeats: int)
 
     def replay(step) -> float:
         start = time.perf_counter()
-        for law, a, b, coef_ab, coef_ba, dt, seed in steps:
-            step(law, a, b, coef_ab, coef_ba, dt, seed)
+        for law, a, b, coef_ab, coef_ba, dt, seed, exponent in steps:
+            step(law, a, b, coef_ab, coef_ba, dt, seed, exponent=exponent)
         return (time.perf_counter() - start) / replications
 
-    def python(law, a, b, coef_ab, coef_ba, dt, seed):
-        return sim.attrition.stochastic_step(law, a, b, coef_ab, coef_ba, dt, random.Random(seed))
+    def python(law, a, b, coef_ab, coef_ba, dt, seed, exponent=1.0):
+        rng = random.Random(seed)
+        return sim.attrition.stochastic_step(law, a, b, coef_ab, coef_ba, dt, rng, exponent)
 
     return {
         "python_chain_seconds_per_replication": min(replay(python) for _ in range(repeats)),

@@ -22,6 +22,7 @@ from typing import Any
 
 import yaml
 
+from planner.rundir import RunManifest
 from scenarios import list_scenarios, resolve_scenario
 from sim.engine import Simulation
 from sim.runner import run_scripted
@@ -239,3 +240,76 @@ def try_case(path: Path) -> str:
     if not 0 <= events <= scenario.settings.max_events:
         raise AssertionError(f"{events} events past the budget")
     return "ran"
+
+
+def bad_command_lines(folder: Path) -> list[list[str]]:
+    """`wargame` argument lists a new user gets wrong (every one must exit 2 with a message,
+    before any work); the files they point at are created in `folder`."""
+    folder.mkdir(parents=True, exist_ok=True)
+    a_file = folder / "a_file.txt"
+    a_file.write_text("not a folder\n", encoding="utf-8")
+    junk = folder / "junk.bin"
+    junk.write_bytes(bytes((i * 37 + 11) % 256 for i in range(2000)))
+    empty_json = folder / "empty.json"
+    empty_json.write_text("{}", encoding="utf-8")
+    self_alias = folder / "self_alias.yaml"
+    self_alias.write_text("id: x\nextra: &x [*x]\n", encoding="utf-8")
+    utf16 = folder / "utf16_junk.yaml"
+    utf16.write_bytes("id: [unclosed\n".encode("utf-16"))
+    empty_dir = folder / "empty_dir"
+    empty_dir.mkdir(exist_ok=True)
+    (folder / "bad_calls").mkdir(exist_ok=True)
+    (folder / "bad_calls" / "model_calls.jsonl").write_bytes(b"{not json\n")
+    other_run = folder / "other_run"  # a folder `wargame run` wrote: not a simulation to resume
+    RunManifest(command="run", options={}).save(other_run)
+    unwritable = "/proc/ooda-forge-out"  # no one, root included, can make a folder there
+    under_file = str(a_file / "sub")
+    f, j = str(a_file), str(junk)
+    return [
+        ["run", "tutorial", "--out", f],
+        ["run", "tutorial", "--out", under_file],
+        ["run", "tutorial", "--out", unwritable],
+        ["run", "tutorial", "--report", "docx"],
+        ["run", "tutorial", "--report", "html,docx"],
+        ["run", "tutorial", "--checkpoint", str(empty_dir)],
+        ["run", "tutorial", "--checkpoint", j],
+        ["run", "tutorial", "--checkpoint", str(a_file / "c.sqlite")],
+        ["run", "tutorial", "--scheduler", "nonsense"],
+        ["run", "tutorial", "--scheduler", "tcp://host:notaport"],
+        ["run", "tutorial", "--scheduler", "tcp://host:99999"],
+        ["run", "tutorial", "--weights", "nonsense"],
+        ["run", "tutorial", "--weights", "p_success=abc"],
+        ["run", "tutorial", "--cycles", "0"],
+        ["run", "tutorial", "--workers", "0"],
+        ["run", "tutorial", "--planner", "nonsense"],
+        ["run", "tutorial", "--doctrine", str(folder / "no_such_folder")],
+        ["run", "narnia"],
+        ["run", str(utf16)],
+        ["run", j],
+        ["simulate", "tutorial", "--out", f],
+        ["simulate", "tutorial", "--out", unwritable],
+        ["simulate", "tutorial", "--scheduler", "nonsense"],
+        ["simulate", "tutorial", "--replications", "0"],
+        ["simulate", "tutorial", "--workers", "0"],
+        ["simulate", "tutorial", "--resume", "--out", str(other_run)],
+        ["simulate", "tutorial", "--scheduler", "tcp://:8786"],
+        ["simulate", j],
+        ["validate", str(self_alias)],
+        ["validate", str(empty_dir)],
+        ["report", str(empty_json)],
+        ["report", str(folder / "missing.json")],
+        ["report", j],
+        ["report", str(empty_json), "--formats", "docx"],
+        ["generate", "--out", str(empty_dir)],
+        ["generate", "--out", str(a_file / "x.yaml")],
+        ["generate", "--units", "1"],
+        ["generate", "--units", "100000000"],
+        ["generate", "--places", "100000000"],
+        ["batch", str(folder / "missing_spec.yaml"), "--out", str(folder / "b")],
+        ["batch", j, "--out", str(folder / "b")],
+        ["batch-report", str(folder / "no_batch")],
+        ["replay", str(empty_dir)],
+        ["replay", str(folder / "bad_calls")],
+        ["replay", str(folder / "bad_calls"), "--out", f],
+        ["batch", str(folder / "missing_spec.yaml"), "--out", f],
+    ]

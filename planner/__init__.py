@@ -9,8 +9,13 @@ from typing import Any
 
 __all__ = [
     "AfterActionRecord",
+    "Approve",
+    "Campaign",
     "DoctrineDrafter",
     "LLMDrafter",
+    "Pick",
+    "Reweight",
+    "Revise",
     "load_aar",
     "render_markdown",
     "run_campaign",
@@ -19,8 +24,13 @@ __all__ = [
 
 _HOMES = {
     "AfterActionRecord": "planner.record",
+    "Approve": "planner.command",
+    "Campaign": "planner.campaign",
     "DoctrineDrafter": "planner.drafters",
     "LLMDrafter": "planner.drafters",
+    "Pick": "planner.command",
+    "Reweight": "planner.command",
+    "Revise": "planner.command",
     "load_aar": "planner.record",
     "render_markdown": "planner.aar",
     "run_campaign": "planner.campaign",

@@ -7,13 +7,12 @@ standard error and exit with code 2.
 from __future__ import annotations
 
 import contextlib
-import csv
 import json
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
 
-import click
 import typer
 from rich.console import Console
 from rich.progress import (
@@ -26,7 +25,17 @@ from rich.progress import (
 )
 from rich.table import Column, Table
 
+from planner.cli_checks import (
+    OptionError,
+    check_checkpoint,
+    check_out_file,
+    check_out_folder,
+    check_scheduler,
+)
+from planner.rundir import exit_on_sigterm, run_folder
 from scenarios import list_scenarios, resolve_scenario
+from sim.engine import EventBudgetExceeded
+from sim.generate import MAX_PLACES, MAX_UNITS
 from sim.scenario import Scenario, ScenarioError, load_scenario
 
 app = typer.Typer(
@@ -46,6 +55,16 @@ EXIT_BAD_INPUT = 2
 def _say_error(message: str) -> None:
     """Plain, unwrapped text on stderr, so file:line: field messages stay greppable."""
     print(message, file=sys.stderr)
+
+
+@contextlib.contextmanager
+def _checked_options() -> Iterator[None]:
+    """Option checks made before any work: a bad option is one line on stderr, exit 2."""
+    try:
+        yield
+    except OptionError as problem:
+        _say_error(str(problem))
+        raise typer.Exit(EXIT_BAD_INPUT) from None
 
 
 def _load(name_or_path: str) -> Scenario:
@@ -218,7 +237,7 @@ def _ask_commander(pending):
                 default="approve",
                 err=True,
             )
-        except click.exceptions.Abort:  # standard input closed
+        except typer.Abort:  # standard input closed
             _say_error(f"no decision for {pending.side}: standard input closed")
             raise typer.Exit(EXIT_BAD_INPUT) from None
         try:
@@ -318,6 +337,11 @@ def run(
     from planner.campaign import Campaign, CheckpointError, decision_steps
     from planner.llm import RunStopped
 
+    with _checked_options():
+        check_out_folder(out_dir)
+        check_checkpoint(checkpoint)
+        check_scheduler(scheduler)
+    exit_on_sigterm()
     loaded = _load(scenario)
     commanded = _command(loaded, command, approve)
     matrix_weights = _weights(weights) if weights is not None else None
@@ -341,14 +365,26 @@ def run(
         recorder.write(_header(scenario, drafters, options).model_dump(mode="json"))
     total = cycles or decision_steps(loaded)
     show = sys.stderr.isatty()
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TimeElapsedColumn(),
-        console=err,
-        disable=not show,
-        transient=True,
-    ) as bar:
+    manifest = {
+        "scenario": scenario,
+        "seed": seed,
+        "cycles": cycles,
+        "planner": planner,
+        "red_planner": red_planner,
+        "replications": replications,
+        "checkpoint": str(checkpoint) if checkpoint else None,
+    }
+    with (
+        run_folder(out_dir, "run", manifest),
+        Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TimeElapsedColumn(),
+            console=err,
+            disable=not show,
+            transient=True,
+        ) as bar,
+    ):
         task = bar.add_task(f"{loaded.id}: cycle 1/{total}", total=total)
 
         def progress(node: str, update: dict) -> None:
@@ -393,7 +429,7 @@ def run(
                 else:
                     campaign.run_to_end(commander)
                 aar = campaign.aar()
-        except CheckpointError as problem:
+        except (CheckpointError, EventBudgetExceeded) as problem:
             _say_error(str(problem))
             raise typer.Exit(EXIT_BAD_INPUT) from None
         except RunStopped as stop:  # a chat model that cannot be reached on the first call
@@ -408,7 +444,7 @@ def run(
         finally:
             if recorder is not None:
                 recorder.close()
-    _print_run(aar, loaded, out_dir, formats)
+        _print_run(aar, loaded, out_dir, formats)  # before run.json says finished
 
 
 def _print_run(aar, loaded: Scenario, out_dir: Path, formats: tuple[str, ...]) -> None:
@@ -446,18 +482,26 @@ def replay(
     differs, 2 when the recording is unreadable or runs out (the message says where).
     """
     from planner.campaign import run_campaign
+    from planner.command import replaying
     from planner.llm import RunStopped
     from planner.replay import RECORD_FILE, ReplayLog, ReplayTransport, aar_differences
     from sim.scenario import parse_scenario
 
+    if out_dir is not None:
+        with _checked_options():
+            check_out_folder(out_dir)
     formats = _formats(report, allowed=("html", "pdf"), none_ok=True)
     try:
         log = ReplayLog(run_dir / RECORD_FILE)
         header = log.header
         loaded = parse_scenario(header.scenario_yaml, source=f"{log.path} (scenario)")
         index = _index([Path(folder) for folder in header.doctrine])
+        recorded = run_dir / "aar.json"
+        commanded, commander = replaying(_recorded_commands(recorded))  # the same decisions
         aar = run_campaign(
             loaded,
+            command=commanded or "none",
+            commander=commander,
             seed=header.seed,
             cycles=header.cycles,
             drafters=ReplayTransport(log).drafters(),
@@ -473,7 +517,6 @@ def replay(
         raise typer.Exit(EXIT_BAD_INPUT) from None
     target = out_dir or run_dir / "replay"
     _print_run(aar, loaded, target, formats)
-    recorded = run_dir / "aar.json"
     if log.unused():
         _say_error(f"replay left {log.unused()} recorded entries unused: it took another path")
         raise typer.Exit(1)
@@ -490,10 +533,22 @@ def replay(
     out.print(f"replay reproduces {recorded} (apart from wall times)", highlight=False)
 
 
+def _recorded_commands(path: Path) -> list[dict]:
+    """The commander's decisions in a run's aar.json (none if there is no file)."""
+    if not path.is_file():
+        return []
+    try:
+        cycles = json.loads(path.read_text(encoding="utf-8"))["cycles"]
+        return [command for cycle in cycles for command in cycle.get("commands", [])]
+    except (ValueError, KeyError, TypeError) as problem:
+        _say_error(f"{path}: not an AAR ({type(problem).__name__}: {problem})")
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+
+
 @app.command()
 def simulate(
     scenario: Annotated[str, typer.Argument(help="Scenario file or shipped name.")],
-    replications: Annotated[int, typer.Option(min=1)] = 10,
+    replications: Annotated[int, typer.Option(min=1, max=1_000_000)] = 10,
     seed: Annotated[int | None, typer.Option()] = None,
     deterministic: Annotated[bool, typer.Option(help="Deterministic (ODE) attrition.")] = False,
     workers: Annotated[int, typer.Option(min=1)] = 1,
@@ -505,55 +560,52 @@ def simulate(
         ),
     ] = None,
     out_dir: Annotated[Path, typer.Option("--out")] = Path("out"),
+    resume: Annotated[
+        bool,
+        typer.Option(
+            help="Continue a killed run in --out: only the replications not yet written "
+            "(replications.jsonl) are run."
+        ),
+    ] = False,
 ) -> None:
-    """Run the scenario's scripted orders with no planner; write outcomes and timeline.csv."""
-    from sim.runner import simulate as simulate_runs
+    """Run the scenario's scripted orders with no planner; write outcomes, timeline.csv and
+    battles.csv.
 
+    Each replication is written to --out/replications.jsonl as soon as it finishes, and
+    --out/run.json says which run wrote the folder and whether it finished.
+    """
+    from planner.simfolder import ResumeError, simulate_to_folder
+
+    with _checked_options():
+        check_out_folder(out_dir)
+        check_scheduler(scheduler)
+    exit_on_sigterm()
     loaded = _load(scenario)
     try:
-        runs = simulate_runs(
+        rows, already = simulate_to_folder(
             loaded,
+            out_dir,
             replications=1 if deterministic else replications,
             seed=loaded.settings.seed if seed is None else seed,
             stochastic=not deterministic,
             workers=workers,
             scheduler=scheduler,
+            resume=resume,
         )
+    except (ResumeError, EventBudgetExceeded) as problem:
+        _say_error(str(problem))
+        raise typer.Exit(EXIT_BAD_INPUT) from None
     except ImportError:
         _say_error("--scheduler needs the cluster extra: pip install 'ooda-forge[cluster]'")
         raise typer.Exit(2) from None
     except OSError as err:  # scheduler unreachable (distributed raises OSError subclasses)
         _say_error(f"cannot reach the Dask scheduler {scheduler}: {err}")
         raise typer.Exit(2) from None
-    out_dir.mkdir(parents=True, exist_ok=True)
-    sides = [s.id for s in loaded.sides]
-    with (out_dir / "replications.csv").open("w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(
-            ["replication", "winner", "end_hour", "events"]
-            + [f"{s}_strength" for s in sides]
-            + [f"{s}_attainment" for s in sides]
-            + [f"{s}_convoys_delivered" for s in sides]
-            + [f"{s}_convoys_lost" for s in sides]
-        )
-        for run_ in runs:
-            o = run_.outcome
-            supply = run_.logistics
-            writer.writerow(
-                [run_.replication, o.winner or "", o.hour, run_.events]
-                + [round(o.sides[s].strength, 4) for s in sides]
-                + [round(o.sides[s].attainment, 4) for s in sides]
-                + [supply[s]["delivered"] for s in sides]
-                + [supply[s]["lost_to_ground"] + supply[s]["lost_to_air"] for s in sides]
-            )
-    with (out_dir / "timeline.csv").open("w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["hour", "unit", "side", "strength", "place"])
-        writer.writerows(runs[0].timeline)
-    wins = {s: sum(r.outcome.winner == s for r in runs) for s in sides}
+    wins = {s.id: sum(row.winner == s.id for row in rows) for s in loaded.sides}
+    kept = f" ({already} kept from the killed run)" if already else ""
     out.print(
-        f"{len(runs)} replication(s); wins {wins}; wrote {out_dir}/replications.csv and "
-        f"{out_dir}/timeline.csv",
+        f"{len(rows)} replication(s){kept}; wins {wins}; wrote {out_dir}/replications.csv, "
+        f"{out_dir}/timeline.csv and {out_dir}/battles.csv",
         highlight=False,
     )
 
@@ -617,14 +669,16 @@ def doctrine_search(
 
 @app.command()
 def generate(
-    units: Annotated[int, typer.Option(min=2)] = 100,
-    places: Annotated[int, typer.Option(min=3)] = 50,
+    units: Annotated[int, typer.Option(min=2, max=MAX_UNITS)] = 100,
+    places: Annotated[int, typer.Option(min=4, max=MAX_PLACES)] = 50,
     seed: Annotated[int, typer.Option()] = 1,
     out_file: Annotated[Path, typer.Option("--out")] = Path("generated.yaml"),
 ) -> None:
     """Write a synthetic, valid scenario of any size on real geography."""
     from sim.generate import generate_scenario, write_scenario
 
+    with _checked_options():
+        check_out_file(out_file)
     write_scenario(generate_scenario(units=units, places=places, seed=seed), out_file)
     out.print(f"wrote {out_file}", highlight=False)
 
@@ -708,6 +762,9 @@ def batch(
     """
     from planner.batch import BatchInterrupted, BatchStore, SpecError, load_spec, run_batch
 
+    with _checked_options():
+        check_out_folder(out_dir)
+        check_scheduler(scheduler)
     try:
         plan = load_spec(spec, out_dir)
     except SpecError as error:

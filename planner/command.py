@@ -33,6 +33,7 @@ __all__ = [
     "parse_decision",
     "pending_decision",
     "read_decision",
+    "replaying",
     "rescore",
 ]
 
@@ -278,3 +279,19 @@ def parse_decision(side: str, text: str) -> Approve | Pick | Reweight | Revise:
     if " " not in words:
         return Pick(side=side, coa=words)
     raise ValueError(f"cannot read {text!r}: approve | pick ID | weights k=v,... | revise TEXT")
+
+
+def replaying(records: Iterable[dict[str, Any]]) -> tuple[list[str], Any]:
+    """The commanded sides and a commander giving the recorded decisions again, in order per
+    (cycle, side) (`wargame replay` of a commanded run); a pause with none left approves."""
+    queue = [CommandRecord.model_validate(r) for r in records]
+    queue = [r for r in queue if r.accepted]
+
+    def commander(pending: PendingDecision) -> Approve | Pick | Reweight | Revise:
+        for i, record in enumerate(queue):
+            if (record.cycle, record.side) == (pending.cycle, pending.side):
+                del queue[i]
+                return record.decision
+        return Approve(side=pending.side)
+
+    return sorted({r.side for r in queue}), commander

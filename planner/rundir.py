@@ -13,7 +13,9 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import signal
 import sys
+import threading
 import uuid
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
@@ -21,7 +23,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-__all__ = ["MANIFEST", "RunManifest", "atomic_path", "read_manifest", "run_folder", "write_json"]
+__all__ = [
+    "MANIFEST",
+    "RunManifest",
+    "atomic_path",
+    "exit_on_sigterm",
+    "read_manifest",
+    "run_folder",
+    "write_json",
+]
 
 MANIFEST = "run.json"
 
@@ -119,3 +129,15 @@ def run_folder(
         raise
     manifest.status, manifest.finished = "finished", _now()
     manifest.save(folder)
+
+
+def exit_on_sigterm() -> None:
+    """Turn SIGTERM into `SystemExit` (exit 143) in this process, so a terminated command
+    unwinds like Ctrl-C: its workers are stopped and ``run.json`` says ``failed``."""
+    if threading.current_thread() is not threading.main_thread():
+        return  # signal handlers can only be set from the main thread
+
+    def stop(signum: int, frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, stop)

@@ -5,8 +5,9 @@ the moment its chunk returns, so a killed run loses at most the replications sti
 `--resume` reads the lines back (a line cut short by the kill is dropped), checks the folder
 was written by the same simulation (scenario, seed, replications, attrition), and runs only
 the missing replications: replication r is seeded from (seed, r) alone, so the resumed folder
-is the same as an uninterrupted run's. ``replications.csv`` and ``timeline.csv`` are written
-atomically at the end, in replication order; ``run.json`` says which run wrote the folder and
+is the same as an uninterrupted run's. ``replications.csv``, ``timeline.csv`` and
+``battles.csv`` (every replication's battles) are written atomically at the end, in replication
+order; ``run.json`` says which run wrote the folder and
 whether it finished.
 """
 
@@ -29,7 +30,7 @@ from sim.scenario import Scenario
 __all__ = ["JOURNAL", "ReplicationRow", "ResumeError", "simulate_to_folder"]
 
 JOURNAL = "replications.jsonl"
-TABLES = ("replications.csv", "timeline.csv")
+TABLES = ("replications.csv", "timeline.csv", "battles.csv")
 
 
 class ResumeError(ValueError):
@@ -49,6 +50,7 @@ class ReplicationRow:
     convoys_delivered: dict[str, float]
     convoys_lost: dict[str, float]
     timeline: list[list[Any]]
+    battles: list[dict[str, Any]]  # BattleRecord fields, in the order the battles ended
 
     @classmethod
     def of(cls, run: ScriptedRun) -> ReplicationRow:
@@ -66,6 +68,7 @@ class ReplicationRow:
                 s: supply[s]["lost_to_ground"] + supply[s]["lost_to_air"] for s in supply
             },
             timeline=[list(row) for row in run.timeline],
+            battles=[asdict(battle) for battle in run.battles],
         )
 
 
@@ -159,8 +162,8 @@ def _read_journal(path: Path) -> dict[int, ReplicationRow]:
 
 
 def write_tables(folder: Path, sides: Iterable[str], rows: list[ReplicationRow]) -> None:
-    """replications.csv (one row per replication) and timeline.csv (the first replication's
-    hourly timeline), each written atomically."""
+    """replications.csv (one row per replication), timeline.csv (the first replication's
+    hourly timeline) and battles.csv (every replication's battles), each written atomically."""
     sides = list(sides)
     with (
         atomic_path(folder / "replications.csv") as temporary,
@@ -189,3 +192,21 @@ def write_tables(folder: Path, sides: Iterable[str], rows: list[ReplicationRow])
         writer = csv.writer(handle)
         writer.writerow(["hour", "unit", "side", "strength", "place"])
         writer.writerows(rows[0].timeline if rows else [])
+    with (
+        atomic_path(folder / "battles.csv") as temporary,
+        temporary.open("w", newline="") as handle,
+    ):
+        writer = csv.writer(handle)
+        writer.writerow(
+            ["replication", "place", "start_hour", "end_hour", "attacker", "defender", "winner"]
+            + [f"{s}_losses" for s in sides]
+            + ["end_reason"]
+        )
+        for row in rows:
+            for b in row.battles:
+                writer.writerow(
+                    [row.replication, b["place"], round(b["start_hour"], 4)]
+                    + [round(b["end_hour"], 4), b["attacker"], b["defender"], b["winner"]]
+                    + [round(b["losses"].get(s, 0.0), 4) for s in sides]
+                    + [b["end_reason"]]
+                )

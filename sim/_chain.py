@@ -132,6 +132,28 @@ def _losses(fire: np.ndarray, strengths: np.ndarray, aimed: bool) -> np.ndarray:
 
 
 @njit(cache=True)
+def _helmbold(
+    rate_a: np.ndarray, rate_b: np.ndarray, a: np.ndarray, b: np.ndarray, exponent: float
+) -> None:
+    """Helmbold's scaling of aimed-fire rates, in place (attrition._helmbold)."""
+    total_a = 0.0
+    for x in a:
+        if x > 0:
+            total_a += x
+    total_b = 0.0
+    for x in b:
+        if x > 0:
+            total_b += x
+    if total_a <= 0 or total_b <= 0:
+        return
+    factor = (total_a / total_b) ** (1.0 - exponent)
+    for i in range(rate_a.shape[0]):
+        rate_a[i] *= factor
+    for j in range(rate_b.shape[0]):
+        rate_b[j] /= factor
+
+
+@njit(cache=True)
 def _choose(rates: np.ndarray, pick: float) -> int:
     running = 0.0
     for index in range(rates.shape[0]):
@@ -153,15 +175,19 @@ def run_chain(
     seed_low: int,
     seed_high: int,
     event_limit: float,
+    helmbold: bool = False,
+    exponent: float = 1.0,
 ) -> tuple[int, float]:
     """One step of the exact chain on `a` and `b` in place, drawing as `random.Random(seed)`
     would (seed given as its 32-bit halves); returns (status, fraction of the step at which a
-    side was annihilated, when it was)."""
+    side was annihilated, when it was). `helmbold`: scale the rates by Helmbold's law."""
     mt = np.empty(_N, np.int64)
     position = np.zeros(1, np.int64)
     _seed(mt, position, seed_low, seed_high)
     fire_on_a, fire_on_b = _fire(b, coef_ba), _fire(a, coef_ab)
     rate_a, rate_b = _losses(fire_on_a, a, aimed_a), _losses(fire_on_b, b, aimed_b)
+    if helmbold:
+        _helmbold(rate_a, rate_b, a, b, exponent)
     total_a, total_b = _sum(rate_a), _sum(rate_b)
     if (total_a + total_b) * dt > event_limit:
         return CHAIN_TAU, 0.0
@@ -185,4 +211,6 @@ def run_chain(
         if _sum(a) <= 1e-9 or _sum(b) <= 1e-9:
             return CHAIN_ENDED, t / dt
         rate_a, rate_b = _losses(fire_on_a, a, aimed_a), _losses(fire_on_b, b, aimed_b)
+        if helmbold:
+            _helmbold(rate_a, rate_b, a, b, exponent)
         total_a, total_b = _sum(rate_a), _sum(rate_b)

@@ -9,6 +9,8 @@ laws reduce to the textbook forms (Lanchester 1916; Taylor, "Lanchester Models o
 - linear:  dB/dt = -alpha A B          (area fire)
 - mixed:   the defender takes area fire (linear), the attacker aimed fire (square)
            (Deitchman 1962 guerrilla model).
+- helmbold: dB/dt = -alpha A^W B^(1-W): aimed fire scaled by (B/A)^(1-W), Helmbold's exponent W
+           (W = 1 is the square law; the invariant alpha (A0^2W - A^2W) = beta (B0^2W - B^2W)).
 
 Deterministic steps integrate the ODE with fourth-order Runge-Kutta and locate the moment a side
 is annihilated by interpolation. Stochastic steps run the Markov chain exactly (one strength unit
@@ -127,6 +129,7 @@ _LOSSES: dict[str, tuple[LossFn, LossFn]] = {
     "square": (_aimed_losses, _aimed_losses),
     "linear": (_area_losses, _area_losses),
     "mixed": (_aimed_losses, _area_losses),
+    "helmbold": (_aimed_losses, _aimed_losses),  # then scaled by `_helmbold`
 }
 
 
@@ -138,6 +141,24 @@ def _losses(law: str) -> tuple[LossFn, LossFn]:
         raise ValueError(f"unknown attrition law {law!r}") from None
 
 
+def _helmbold(rate_a: Vector, rate_b: Vector, a: Vector, b: Vector, exponent: float) -> None:
+    """Scale aimed-fire loss rates by (target total / shooter total)^(1 - W), in place."""
+    total_a = total_b = 0.0
+    for x in a:  # explicit loops: the compiled chain adds in the same order (same bits)
+        if x > 0:
+            total_a += x
+    for x in b:
+        if x > 0:
+            total_b += x
+    if total_a <= 0 or total_b <= 0:  # a side with nothing left fires nothing, takes nothing
+        return
+    factor = (total_a / total_b) ** (1.0 - exponent)
+    for i in range(len(rate_a)):
+        rate_a[i] *= factor
+    for j in range(len(rate_b)):
+        rate_b[j] /= factor
+
+
 def _advance(x: Vector, rates: Vector, h: float) -> Vector:
     return [xi - h * ri for xi, ri in zip(x, rates, strict=False)]
 
@@ -147,14 +168,25 @@ def _clip(x: Vector) -> Vector:
 
 
 def deterministic_step(
-    law: str, a: Vector, b: Vector, coef_ab: Matrix, coef_ba: Matrix, dt: float
+    law: str,
+    a: Vector,
+    b: Vector,
+    coef_ab: Matrix,
+    coef_ba: Matrix,
+    dt: float,
+    exponent: float = 1.0,
 ) -> StepResult:
-    """Integrate one step of the law's ODE (RK4); stop where a side's total reaches zero."""
+    """Integrate one step of the law's ODE (RK4); stop where a side's total reaches zero.
+    `exponent`: Helmbold's W, for the law "helmbold"."""
     losses_a, losses_b = _losses(law)
     fire_of_a, fire_of_b = _fires(a, b, coef_ab, coef_ba)
+    helmbold = law == "helmbold"
 
     def rates(a: Vector, b: Vector) -> tuple[Vector, Vector]:
-        return losses_a(fire_of_b(b), a), losses_b(fire_of_a(a), b)
+        rate_a, rate_b = losses_a(fire_of_b(b), a), losses_b(fire_of_a(a), b)
+        if helmbold:
+            _helmbold(rate_a, rate_b, a, b, exponent)
+        return rate_a, rate_b
 
     h = dt / _RK4_SUBSTEPS
     half = h / 2
@@ -203,14 +235,19 @@ def stochastic_step(
     coef_ba: Matrix,
     dt: float,
     rng: random.Random,
+    exponent: float = 1.0,
 ) -> StepResult:
-    """Run the law's Markov chain for one step: exact while small, tau-leaping when large."""
+    """Run the law's Markov chain for one step: exact while small, tau-leaping when large.
+    `exponent`: Helmbold's W, for the law "helmbold"."""
     a, b = list(a), list(b)
     losses_a, losses_b = _losses(law)
+    helmbold = law == "helmbold"
     fire_of_a, fire_of_b = _fires(a, b, coef_ab, coef_ba)
     fire_on_a, fire_on_b = fire_of_b(b), fire_of_a(a)
     # Copies: the losses are computed in place, and the fire is reused across events.
     rate_a, rate_b = losses_a(fire_on_a.copy(), a), losses_b(fire_on_b.copy(), b)
+    if helmbold:
+        _helmbold(rate_a, rate_b, a, b, exponent)
     total_a, total_b = sum(rate_a), sum(rate_b)
     if (total_a + total_b) * dt > EXACT_EVENT_LIMIT:
         numpy_rng = np.random.default_rng(rng.getrandbits(63))
@@ -243,11 +280,18 @@ def stochastic_step(
         if sum(a) <= 1e-9 or sum(b) <= 1e-9:
             return StepResult(a, b, t / dt)
         rate_a, rate_b = losses_a(fire_on_a.copy(), a), losses_b(fire_on_b.copy(), b)
+        if helmbold:
+            _helmbold(rate_a, rate_b, a, b, exponent)
         total_a, total_b = sum(rate_a), sum(rate_b)
 
 
 #: Per law, whether A's and B's losses are aimed fire (else area fire), as in `_LOSSES`.
-_AIMED = {"square": (True, True), "linear": (False, False), "mixed": (True, False)}
+_AIMED = {
+    "square": (True, True),
+    "linear": (False, False),
+    "mixed": (True, False),
+    "helmbold": (True, True),
+}
 
 
 def exact_step(
@@ -259,13 +303,15 @@ def exact_step(
     dt: float,
     seed: int,
     arrays: tuple[np.ndarray, np.ndarray] | None = None,
+    exponent: float = 1.0,
 ) -> StepResult:
     """`stochastic_step` drawing from `random.Random(seed)`: in compiled code for the few units
     a side usually has (same bits), in Python otherwise. `arrays`: the coefficient matrices
     as float arrays, if the caller keeps them."""
     chain = _compiled_chain()
     if chain is None or law not in _AIMED or len(coef_ab) * len(coef_ba) > NUMPY_PAIRS:
-        return stochastic_step(law, a, b, coef_ab, coef_ba, dt, random.Random(seed))
+        rng = random.Random(seed)
+        return stochastic_step(law, a, b, coef_ab, coef_ba, dt, rng, exponent)
     array_a, array_b = np.array(a, dtype=float), np.array(b, dtype=float)
     if arrays is None:
         arrays = (np.array(coef_ab, dtype=float), np.array(coef_ba, dtype=float))
@@ -284,9 +330,11 @@ def exact_step(
         seed & 0xFFFFFFFF,
         seed >> 32,
         float(EXACT_EVENT_LIMIT),
+        law == "helmbold",
+        float(exponent),
     )
     if status == chain.CHAIN_TAU:
-        return stochastic_step(law, a, b, coef_ab, coef_ba, dt, random.Random(seed))
+        return stochastic_step(law, a, b, coef_ab, coef_ba, dt, random.Random(seed), exponent)
     ended = fraction if status == chain.CHAIN_ENDED else None
     return StepResult(array_a.tolist(), array_b.tolist(), ended)
 

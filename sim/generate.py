@@ -11,6 +11,7 @@ seed (numpy `default_rng(seed)`).
 
 from __future__ import annotations
 
+import os
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,7 @@ from scipy.spatial import Delaunay, QhullError, cKDTree
 
 from sim.theater import load_countries
 
-__all__ = ["DEFAULT_REGION", "generate_scenario", "write_scenario"]
+__all__ = ["DEFAULT_REGION", "MAX_PLACES", "MAX_UNITS", "generate_scenario", "write_scenario"]
 
 #: (west, south, east, north) in degrees: central Europe, from the Rhine to the Bug, Alps to the
 #: North German Plain; the generator keeps the largest land polygon inside the box.
@@ -33,6 +34,8 @@ DEFAULT_REGION: tuple[float, float, float, float] = (6.0, 46.5, 24.0, 54.0)
 KM_PER_DEGREE = 111.195
 EXTRA_NEIGHBOURS = 2  # nearest-neighbour roads per place on top of the spanning tree
 MIN_UNITS, MIN_PLACES = 2, 4
+#: Largest generated scenario: its file stays inside the loader's size and node limits.
+MAX_UNITS, MAX_PLACES = 20_000, 10_000
 
 _LAND_TYPES = ("infantry", "mechanized", "armor", "artillery", "recon")
 _TYPE_WEIGHTS = (0.35, 0.30, 0.15, 0.12, 0.08)
@@ -60,16 +63,18 @@ def generate_scenario(
     """A synthetic, valid scenario as plain data (dicts, lists, str, int, float, bool).
 
     Args:
-        units: number of land units, split evenly between Blue and Red (at least 2).
-        places: number of places sampled on land (at least 4).
+        units: number of land units, split evenly between Blue and Red (2 to `MAX_UNITS`).
+        places: number of places sampled on land (4 to `MAX_PLACES`).
         seed: seed of the numpy random generator; the same seed gives the same scenario.
         region: (west, south, east, north) bounding box in degrees, on a continent.
 
     Raises:
-        ValueError: too few units or places, or a region with no land.
+        ValueError: too few or too many units or places, or a region with no land.
     """
     if units < MIN_UNITS or places < MIN_PLACES:
         raise ValueError(f"need at least {MIN_UNITS} units and {MIN_PLACES} places")
+    if units > MAX_UNITS or places > MAX_PLACES:
+        raise ValueError(f"at most {MAX_UNITS:,} units and {MAX_PLACES:,} places")
     rng = np.random.default_rng(seed)
     lon, lat = _sample_land(rng, places, region)
     order = np.argsort(lon, kind="stable")  # west to east: index < places // 2 is Blue's half
@@ -217,10 +222,15 @@ def generate_scenario(
 
 
 def write_scenario(data: dict[str, Any], path: str | Path) -> None:
-    """Write a scenario dict as YAML (UTF-8, keys in the given order)."""
+    """Write a scenario dict as YAML (UTF-8, keys in the given order), creating its folder;
+    through a temporary file and a rename, so never half a file."""
     dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)  # libyaml when available: ~10x faster
     text = yaml.dump(data, Dumper=dumper, sort_keys=False, allow_unicode=True, width=100)
-    Path(path).write_text(f"# {data.get('name', 'Scenario')}\n{text}", encoding="utf-8")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    temporary.write_text(f"# {data.get('name', 'Scenario')}\n{text}", encoding="utf-8")
+    os.replace(temporary, path)
 
 
 @cache

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from sim._random import key_seed
 from sim.attrition import load_compiled_chain
+from sim.battle_record import BattleRecord, battle_records
 from sim.engine import Simulation, apply_orders
 from sim.engine.simulation import TimelineRow
 from sim.executor import Scheduler, iter_chunks, run_chunks
@@ -83,6 +84,7 @@ class ScriptedRun:
     events: int
     timeline: list[TimelineRow] = field(default_factory=list)
     logistics: dict[str, dict[str, float]] = field(default_factory=dict)
+    battles: list[BattleRecord] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -121,6 +123,7 @@ def _one(batch: _Batch, theater: Theater, replication: int) -> ScriptedRun:
         events,
         timeline,
         logistics_summary(scenario, world),
+        battle_records(world),
     )
 
 

@@ -410,14 +410,26 @@ class Settings(_Strict):
     horizon_hours: float = Field(default=96.0, gt=0, le=MAX_HOURS)
     seed: int = Field(default=1, ge=0, le=MAX_SEED)
     combat_step_hours: float = Field(default=0.5, ge=0.01, le=24)
-    attrition: Literal["square", "linear", "mixed"] = "square"
+    combat_model: str = Field(
+        default="cdb90",
+        description="Land-combat model (a name in sim/data/combat_models, or a path to a "
+        "model's .yaml): law, defence factors, breakpoints, per-battle spread; "
+        "`dupuy_defaults` keeps the pre-calibration numbers.",
+    )
+    attrition: Literal["square", "linear", "mixed"] | None = Field(
+        default=None,
+        description="Run this textbook law exactly (no per-battle spread) instead of the "
+        "combat model's own law.",
+    )
     naval_attrition: Literal["salvo", "square"] = "salvo"
     stochastic: bool = True
     movement_noise: Annotated[float, Field(ge=0, le=1)] = Field(
         default=0.1, description="Coefficient of variation of travel times."
     )
-    break_fraction: Annotated[float, Field(ge=0, lt=1)] = Field(
-        default=0.3, description="A force below this share of its strength at contact retreats."
+    break_fraction: Annotated[float, Field(ge=0, lt=1)] | None = Field(
+        default=None,
+        description="A force below this share of its strength at contact retreats (both "
+        "sides; unset: the combat model's per-role fractions).",
     )
     scan_interval_hours: float = Field(default=1.0, ge=0.1, le=MAX_HOURS)
     cross_country_km: float | None = Field(
@@ -448,8 +460,8 @@ class Scenario(_Strict):
     summary: str = ""
     briefing: str = ""
     sources: list[str] = Field(default_factory=list)
-    places: list[Place] = Field(min_length=2)
-    routes: list[Route] = Field(min_length=1)
+    places: list[Place] = Field(min_length=1)  # one place: a single battle, no movement
+    routes: list[Route] = Field(default_factory=list)
     sides: list[Side] = Field(min_length=2)
     unit_types: dict[str, UnitType] = Field(
         default_factory=dict,

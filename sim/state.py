@@ -104,6 +104,9 @@ class BattleState:
     last_tick: float
     defender: str | None
     contact_strength: dict[str, float]
+    luck: float = 0.0  # this battle's shift of log(attacker's coefficients / defender's)
+    losses: dict[str, float] = field(default_factory=dict)  # side -> strength lost so far
+    broke: bool = False  # a side broke off (fell below its break fraction) in this battle
 
 
 @dataclass
@@ -168,7 +171,11 @@ class WorldState:
                 for side, seen in self.detections.items()
             },
             battles={
-                place: replace(battle, contact_strength=dict(battle.contact_strength))
+                place: replace(
+                    battle,
+                    contact_strength=dict(battle.contact_strength),
+                    losses=dict(battle.losses),
+                )
                 for place, battle in self.battles.items()
             },
             objective_log=dict(self.objective_log),

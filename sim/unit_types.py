@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from sim.schema import SalvoParameters, UnitType
 
-__all__ = ["DEFAULT_UNIT_TYPES", "POSTURE_DEFENSE_FACTOR", "TERRAIN_DEFENSE_FACTOR"]
+__all__ = ["DEFAULT_UNIT_TYPES", "TERRAIN_DEFENSE_FACTOR"]
 
 DEFAULT_UNIT_TYPES: dict[str, UnitType] = {
     "infantry": UnitType(
@@ -87,8 +87,8 @@ DEFAULT_UNIT_TYPES: dict[str, UnitType] = {
     ),
 }
 
-#: Multiplier on the attacker's coefficients against a defender in this terrain (1 / Dupuy's
-#: terrain defence factor; QJM, "Numbers, Predictions and War", 1979, table of terrain factors).
+#: Dupuy's terrain defence factors (QJM, "Numbers, Predictions and War", 1979, table of
+#: terrain factors): what a defender in this terrain divides the attacker's fire by.
 TERRAIN_DEFENSE_FACTOR: dict[str, float] = {
     "open": 1.0,
     "desert": 1.0,
@@ -100,6 +100,7 @@ TERRAIN_DEFENSE_FACTOR: dict[str, float] = {
     "mountain": 1.6,
 }
 
-#: Dupuy's posture factors (QJM): hasty defence 1.3, prepared defence 1.5. A unit in `defend`
-#: posture at a place it held at contact is treated as a prepared defence; in `hold`, hasty.
-POSTURE_DEFENSE_FACTOR: dict[str, float] = {"defend": 1.5, "reserve": 1.3}
+# Land combat's posture and terrain divisors live in the combat models
+# (sim/data/combat_models: `dupuy_defaults` keeps Dupuy's posture factors, hasty defence 1.3
+# and prepared 1.5, and the terrain factors above; `cdb90` fits them to history). The table
+# above still weighs air-strike cover and the planners' estimates.

@@ -131,3 +131,46 @@ def test_run_takes_decision_weights_and_rejects_bad_ones(tmp_path):
         result = _run("run", "tutorial", "--cycles", "1", "--weights", bad, "--out", str(tmp_path))
         assert result.returncode == 2 and "--weights" in result.stderr, bad
         assert "Traceback" not in result.stderr
+
+
+def test_simulate_writes_battles_matching_the_battle_log(tmp_path):
+    """battles.csv carries the engine's battle log: place, hours, roles, winner, losses and
+    why the battle ended (a one-place theater: the battle runs to annihilation)."""
+    import yaml
+
+    from sim.engine import Simulation
+    from sim.scenario import load_scenario
+    from sim.state import initial_state
+    from sim.theater import Theater
+
+    path = tmp_path / "one.yaml"
+    data = {
+        "id": "one",
+        "places": [{"id": "hill", "lat": 50, "lon": 10, "terrain": "forest", "control": "b"}],
+        "sides": [{"id": "a"}, {"id": "b"}],
+        "units": [
+            {"id": "A", "side": "a", "type": "infantry", "strength": 900, "location": "hill"},
+            {"id": "B", "side": "b", "type": "armor", "strength": 500, "location": "hill"},
+        ],
+        "settings": {"supply": False, "horizon_hours": 500},
+    }
+    path.write_text(yaml.safe_dump(data))
+    result = _run("simulate", str(path), "--deterministic", "--out", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    rows = list(csv.DictReader((tmp_path / "battles.csv").open()))
+    scenario = load_scenario(path)
+    world = initial_state(scenario)
+    Simulation(scenario, Theater(scenario), world, seed=1, stochastic=False).run(500)
+    assert world.battle_log and len(rows) == len(world.battle_log)
+    for row, entry in zip(rows, world.battle_log, strict=True):
+        assert row["place"] == entry["place"]
+        assert float(row["start_hour"]) == pytest.approx(entry["start_hour"], abs=1e-4)
+        assert float(row["end_hour"]) == pytest.approx(entry["end_hour"], abs=1e-4)
+        assert (row["attacker"], row["defender"]) == ("a", entry["defender"])
+        assert row["winner"] == entry["winner"]
+        assert row["end_reason"] == entry["end_reason"] == "annihilation"
+        for side in ("a", "b"):
+            assert float(row[f"{side}_losses"]) == pytest.approx(entry["losses"][side], abs=1e-3)
+    # The loser lost everything it brought; the winner's losses are what it is missing.
+    loser = "a" if rows[0]["winner"] == "b" else "b"
+    assert float(rows[0][f"{loser}_losses"]) == pytest.approx(900 if loser == "a" else 500)

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from planner.aar import render_markdown
 from planner.campaign import Campaign, CheckpointError, run_campaign
 from planner.command import (
     Approve,
@@ -101,17 +102,21 @@ def straight(quick_tutorial):
     return _strip(run_campaign(quick_tutorial, **QUICK))
 
 
-def test_stepped_by_phase_equals_the_straight_run(quick_tutorial, straight):
+@pytest.mark.parametrize("until", ["phase", "cycle"])
+def test_stepped_equals_the_straight_run(quick_tutorial, straight, until):
     with Campaign.start(quick_tutorial, command="none", **QUICK) as campaign:
         steps = []
-        while not (status := campaign.step(until="phase")).finished:
+        while not (status := campaign.step(until=until)).finished:
             steps.append(status.nodes)
             assert status.pause is None
         steps.append(status.nodes)
         aar = campaign.aar()
-    # Each phase stops after one of observe, staffs, approve+orders, act: 4 stops a cycle.
-    assert steps[:4] == [["observe"], ["staff:blue", "staff:red"], ["approve", "orders"], ["act"]]
-    assert len(steps) == 4 * QUICK["cycles"]
+    cycle = ["observe", "staff:blue", "staff:red", "approve", "orders", "act"]
+    if until == "phase":  # a stop after observe, the staffs, approve+orders, act
+        assert steps[:4] == [cycle[:1], cycle[1:3], cycle[3:5], cycle[5:]]
+        assert len(steps) == 4 * QUICK["cycles"]
+    else:
+        assert steps == [cycle] * QUICK["cycles"]
     assert aar.finished and _strip(aar) == straight
 
 
@@ -191,6 +196,7 @@ def test_pick_weights_and_revise_at_a_pause(quick_tutorial):
     assert [c["decision"]["kind"] for c in commands] == ["weights", "revise", "pick"]
     assert commands[1]["decision"]["guidance"] == "hold the bridge"
     assert aar.cycles[0].plans["red"].selected_by == "planner"
+    assert f"- Commander: pick — picked {other}" in render_markdown(aar)
 
 
 def test_rescoring_with_the_wargames_weights_reproduces_its_utilities(quick_tutorial):
@@ -220,6 +226,7 @@ def test_aar_mid_run_is_marked_incomplete(quick_tutorial):
     assert not aar.finished and aar.outcome.winner is None  # type: ignore[attr-defined]
     assert aar.stopped == f"stopped at H+{status.hour:g} (horizon H+{horizon:g})"  # type: ignore[attr-defined]
     assert len(aar.cycles) == 1
+    assert f"; stopped at H+{status.hour:g} (horizon H+{horizon:g})" in render_markdown(aar)
 
 
 # --- checkpoints ------------------------------------------------------------------------
@@ -229,6 +236,7 @@ _PAUSE_AND_DIE = """
 import os, sys
 sys.path.insert(0, {tests!r})
 from conftest import fast_planning
+from planner.aar import render_markdown
 from planner.campaign import Campaign
 from scenarios import resolve_scenario
 from sim.scenario import load_scenario
@@ -300,7 +308,13 @@ def test_cli_commander_reads_decisions_from_stdin(quick_tutorial, tmp_path):
     args = ("run", str(scenario), "--cycles", "1", "--replications", "2", "--out", str(out))
     answers = "weights p_success=1,own_survival=1\nrevise hold the bridge\nbogus\nblue-1\n"
     result = _wargame(
-        *args, "--command", "blue", "--checkpoint", str(tmp_path / "a/b.sqlite"), stdin=answers
+        *args,
+        "--record",
+        "--command",
+        "blue",
+        "--checkpoint",
+        str(tmp_path / "a/b.sqlite"),
+        stdin=answers,
     )
     assert result.returncode == 0, result.stderr
     assert "unknown COA 'bogus'; choose one of blue-1" in result.stderr
@@ -313,6 +327,10 @@ def test_cli_commander_reads_decisions_from_stdin(quick_tutorial, tmp_path):
     assert "commander: revise (hold the bridge)" in plan["notes"]
     assert plan["selected_coa"] == "blue-1"
     assert cycle["plans"]["red"]["selected_by"] == "planner"
+    # Replay gives the recorded decisions again and reproduces the AAR.
+    replayed = _wargame("replay", str(out))
+    assert replayed.returncode == 0, replayed.stderr
+    assert "reproduces" in replayed.stdout
     # The same checkpoint again: finished, said so, not played again.
     again = _wargame(*args, "--checkpoint", str(tmp_path / "a/b.sqlite"))
     assert (
@@ -336,7 +354,11 @@ def test_cli_approve_takes_the_default_and_bad_inputs_exit_2(quick_tutorial, tmp
         (("--command", "green"), "--command: cannot command green"),
         (("--checkpoint", str(junk)), f"checkpoint {junk}: file is not a database"),
         (("--checkpoint", str(tmp_path)), "is a folder"),
+        (("--command", "blue"), "no decision for blue: standard input closed"),
     ):
         failed = _wargame(*args, *bad)
-        assert failed.returncode == 2 and message in failed.stderr, failed.stderr
-        assert "Traceback" not in failed.stderr and len(failed.stderr.strip().splitlines()) == 1
+        lines = failed.stderr.strip().splitlines()
+        assert failed.returncode == 2 and message in lines[-1], failed.stderr
+        assert "Traceback" not in failed.stderr
+        if "--checkpoint" in bad or "green" in bad:  # before the campaign: the only line
+            assert len(lines) == 1

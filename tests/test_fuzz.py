@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bench.fuzzing import SCENARIOS, mutant, try_case
+from bench.fuzzing import SCENARIOS, bad_command_lines, mutant, try_case
 
 CORPUS = Path(__file__).parent / "data" / "fuzz"
 FUZZ = settings(
@@ -55,3 +55,21 @@ def test_the_crasher_corpus_is_not_empty():
 def test_a_former_crasher_is_handled(path):
     expected = "ran" if path.name.startswith("valid-") else "rejected"
     assert try_case(path) == expected
+
+
+def test_every_bad_command_line_exits_2_with_a_message_before_any_work(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from planner.cli import app
+
+    monkeypatch.chdir(tmp_path)
+    lines = bad_command_lines(tmp_path / "case")
+    assert len(lines) >= 40
+    failures = []
+    for args in lines:
+        result = CliRunner().invoke(app, args)
+        crashed = result.exception is not None and not isinstance(result.exception, SystemExit)
+        if result.exit_code != 2 or crashed or "Traceback" in result.output:
+            failures.append((args, result.exit_code, repr(result.exception)[:120]))
+    assert failures == []
+    assert not list(tmp_path.rglob("aar.json"))  # no campaign ran

@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -119,3 +120,61 @@ def test_a_failed_run_leaves_no_older_run_s_files_looking_current(tmp_path):
     assert manifest.status == "failed" and "EventBudgetExceeded" in (manifest.error or "")
     assert not [name for name in ("replications.csv", "timeline.csv") if (folder / name).exists()]
     assert not list(folder.glob(".*.tmp"))
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def _children(pid: int) -> set[int]:
+    found = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.add(int(stat.parent.name))
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads the Linux process table")
+def test_wargame_simulate_killed_then_resumed_keeps_every_replication_once(tmp_path):
+    folder = tmp_path / "out"
+    args = [sys.executable, "-m", "planner.cli", "simulate", "baltic_corps"]
+    args += ["--replications", "8", "--seed", "3", "--out", str(folder)]
+    parent = subprocess.Popen([*args, "--workers", "2"], cwd=ROOT, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 300
+        workers: set[int] = set()
+        while time.monotonic() < deadline and parent.poll() is None:
+            workers |= _children(parent.pid)
+            journal = folder / JOURNAL
+            if journal.exists() and journal.read_text().count("\n") >= 2:
+                break
+            time.sleep(0.2)
+        assert parent.poll() is None, "the run ended before it could be killed"
+        parent.kill()
+        parent.wait(timeout=30)
+    finally:
+        if parent.poll() is None:
+            parent.kill()
+    assert workers, "the run never started its workers"
+    deadline = time.monotonic() + 15
+    while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not [pid for pid in workers if _alive(pid)], "workers outlived the killed run"
+    before = _journal(folder)
+    assert 2 <= len(before) < 8
+    resumed = subprocess.run([*args, "--resume"], cwd=ROOT, capture_output=True, text=True)
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"({len(before)} kept from the killed run)" in resumed.stdout
+    after = _journal(folder)
+    assert after[: len(before)] == before
+    assert sorted(after) == list(range(8))
+    manifest = read_manifest(folder)
+    assert manifest is not None and manifest.status == "finished" and manifest.resumed

@@ -1,7 +1,10 @@
 """Combat at places: contact, battles stepped on a fixed grid of `combat_step_hours`,
-attrition by the scenario's law (coefficients per unit-type pair, divided for the defender by
-Dupuy's terrain and posture factors), Hughes salvos between ships, and breaking contact when a
-side's strength falls below the break fraction of what it brought into the fight.
+attrition by the combat model's law (`settings.combat_model`, sim/combat_model.py;
+coefficients per unit-type pair, divided for the defender by the model's terrain and posture
+factors, and in stochastic runs shifted per battle by its luck), Hughes salvos between ships,
+and breaking contact when a side's strength falls below its break fraction of what it brought
+into the fight. The log records how each battle ended: annihilation, breakpoint, withdrawal
+(a side left by order) or horizon (still on when the run stopped).
 
 All battles step on one grid (multiples of the step), so one process steps every battle due
 at a tick, in place order; zero-delay consequences of a step (units released by a battle's end,
@@ -13,17 +16,18 @@ from __future__ import annotations
 
 import math
 import random
+from statistics import NormalDist
 from typing import TYPE_CHECKING
 
 import numpy as np
 from simpy.events import Event
 
 from sim.attrition import deterministic_step, exact_step, salvo_exchange
+from sim.combat_model import load_combat_model
 from sim.engine.kernel import PHASE_BATTLE, Process, ranks
 from sim.engine.presence import Ground, efficiency, opposed, spread_loss, standing
 from sim.scenario import SalvoParameters, UnitType
 from sim.state import BattleState, UnitState
-from sim.unit_types import POSTURE_DEFENSE_FACTOR, TERRAIN_DEFENSE_FACTOR
 
 if TYPE_CHECKING:
     from sim.engine.simulation import Simulation
@@ -50,6 +54,17 @@ class Combat:
         self._ended_hour: dict[str, float] = {}  # when a force died out in a battle still on
         self._coefficient_cache: dict[str, tuple] = {}
         self._streams: dict[tuple[str, str], int] = {}  # (place, domain class) -> draws' key
+        model = self.model = load_combat_model(self.settings.combat_model)
+        explicit = self.settings.attrition  # a textbook law, run exactly
+        self.law = explicit or model.law
+        self.exponent = 1.0 if explicit else model.exponent
+        self.luck_sigma = 0.0 if explicit else model.luck_sigma
+        fraction = self.settings.break_fraction
+        self.break_attacker, self.break_defender = (
+            (fraction, fraction)
+            if fraction is not None
+            else (model.break_fraction.attacker, model.break_fraction.defender)
+        )
 
     def resume(self) -> None:
         """A rebuilt run: the battles in progress go on."""
@@ -63,12 +78,17 @@ class Combat:
         if opposed(ground):
             if place not in self.state.battles:
                 now = self.kernel.now
+                luck = 0.0
+                if self.kernel.stochastic and self.luck_sigma > 0:
+                    draw = self.kernel.uniform("battle luck", place, now)
+                    luck = self.luck_sigma * NormalDist().inv_cdf(draw)
                 self.state.battles[place] = BattleState(
                     place=place,
                     start_hour=now,
                     last_tick=now,
                     defender=self.state.control.get(place),
                     contact_strength={s: sum(u.strength for u in us) for s, us in ground.items()},
+                    luck=luck,
                 )
                 self.done[place] = self.kernel.env.event()
                 self._tick_on()
@@ -142,6 +162,8 @@ class Combat:
         if winner is not None:
             self.state.control[place] = winner
         ended_hour = self._ended_hour.pop(place, None)
+        died_out = ended_hour is not None  # a force reached zero in the last step
+        reason = "breakpoint" if battle.broke else ("annihilation" if died_out else "withdrawal")
         self.state.battle_log.append(
             {
                 "place": place,
@@ -149,6 +171,10 @@ class Combat:
                 "end_hour": ended_hour if ended_hour is not None else self.kernel.now,
                 "winner": winner,
                 "defender": battle.defender,
+                "sides": sorted(battle.contact_strength),
+                "contact_strength": dict(battle.contact_strength),
+                "losses": {s: battle.losses.get(s, 0.0) for s in sorted(battle.contact_strength)},
+                "end_reason": reason,
             }
         )
         del self.state.battles[place]
@@ -183,16 +209,20 @@ class Combat:
             if cls == "sea" and settings.naval_attrition == "salvo":
                 self._salvo(units_a, units_b, None if seed is None else random.Random(seed))
                 continue
-            law = settings.attrition
+            law = self.law if cls == "land" else settings.attrition or "square"
+            exponent = self.exponent if cls == "land" else 1.0
             a = [u.strength for u in units_a]
             b = [u.strength for u in units_b]
             coef_ab, coef_ba, arrays = self._pair_coefficients(units_a, units_b, battle)
             if seed is not None:  # the chain draws as random.Random(seed) would
-                result = exact_step(law, a, b, coef_ab, coef_ba, dt, seed, arrays)
+                result = exact_step(law, a, b, coef_ab, coef_ba, dt, seed, arrays, exponent)
             else:
-                result = deterministic_step(law, a, b, coef_ab, coef_ba, dt)
+                result = deterministic_step(law, a, b, coef_ab, coef_ba, dt, exponent)
+            losses = battle.losses
             for unit, value in zip(units_a + units_b, result.a + result.b, strict=True):
+                before = unit.strength
                 unit.strength = float(value) if value > 1e-9 else 0.0
+                losses[unit.side] = losses.get(unit.side, 0.0) + before - unit.strength
             if result.ended_at is not None:
                 ended = result.ended_at
         return ended
@@ -204,27 +234,36 @@ class Combat:
         fights, their posture or their supply state changes (battles last many steps with the
         same line-up)."""
         signature = (
+            battle.start_hour,
+            battle.luck,
             battle.defender,
             tuple([(u.id, u.posture, u.supply if u.supply < 0.25 else 1.0) for u in units_a]),
             tuple([(u.id, u.posture, u.supply if u.supply < 0.25 else 1.0) for u in units_b]),
         )  # supply below a quarter of a load sets efficiency, above it nothing does
         cached = self._coefficient_cache.get(battle.place)
         if cached is None or cached[0] != signature:
-            coef_ab = self._coefficients(units_a, units_b, battle)
-            coef_ba = self._coefficients(units_b, units_a, battle)
+            edge = math.exp(battle.luck / 2)  # A (not the defender) gains what B loses
+            coef_ab = self._coefficients(units_a, units_b, battle, edge)
+            coef_ba = self._coefficients(units_b, units_a, battle, 1.0 / edge)
             arrays = (np.array(coef_ab, dtype=float), np.array(coef_ba, dtype=float))
             cached = (signature, coef_ab, coef_ba, arrays)
             self._coefficient_cache[battle.place] = cached
         return cached[1], cached[2], cached[3]
 
     def _coefficients(
-        self, shooters: list[UnitState], targets: list[UnitState], battle: BattleState
+        self,
+        shooters: list[UnitState],
+        targets: list[UnitState],
+        battle: BattleState,
+        edge: float = 1.0,
     ) -> Matrix:
         """Per shooter and target: lethality times supply efficiency times the type-pair
-        multiplier (`versus`), divided for the defender by terrain and posture factors."""
-        terrain = TERRAIN_DEFENSE_FACTOR[self.places[battle.place].terrain]
+        multiplier (`versus`) times the battle's luck `edge`, divided for the defender by the
+        model's terrain and posture factors."""
+        model = self.model
+        terrain = model.terrain_factors.get(self.places[battle.place].terrain, 1.0)
         protection = [
-            terrain * POSTURE_DEFENSE_FACTOR.get(t.posture, 1.0)
+            terrain * model.posture_factors.get(t.posture, 1.0)
             if t.side == battle.defender
             else 1.0
             for t in targets
@@ -232,7 +271,7 @@ class Combat:
         matrix = []
         for shooter in shooters:
             shooter_type = self.types[shooter.type]
-            power = shooter_type.lethality * efficiency(shooter)
+            power = shooter_type.lethality * efficiency(shooter) * edge
             versus = shooter_type.versus
             matrix.append(
                 [
@@ -256,13 +295,14 @@ class Combat:
         """A side whose strength fell below the break fraction pulls back to a safe
         neighbour (the sides still face each other); returns whether a unit that stood still
         was set moving, and whether any unit pulled back."""
-        if self.settings.break_fraction <= 0:
+        if max(self.break_attacker, self.break_defender) <= 0:
             return False, False
         restarted = withdrew = False
         movement = self.sim.movement
         for side, units in ground.items():
             strength = sum(u.strength for u in units)
-            if strength >= self.settings.break_fraction * battle.contact_strength[side]:
+            fraction = self.break_defender if side == battle.defender else self.break_attacker
+            if strength >= fraction * battle.contact_strength[side]:
                 continue
             for unit in units:
                 refuge = self._refuge(unit)
@@ -270,6 +310,7 @@ class Combat:
                     unit.action, unit.target = "withdraw", refuge
                     unit.path, unit.posture = [refuge], "withdraw"
                     withdrew = True
+                    battle.broke = True
                     if not movement.movers[unit.id].is_alive:
                         movement.start(unit)
                         restarted = True

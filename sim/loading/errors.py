@@ -26,17 +26,20 @@ class ScenarioError(Exception):
 class Limits:
     """What one scenario file may cost to load; past any limit it is refused with a message.
 
-    The defaults are far above every shipped and generated scenario (the largest, about
-    60 KB, has about 9,000 YAML nodes nested 9 deep) and keep a hostile file under about
-    a second and 200 MB. `max_bytes` can be raised with the environment variable
+    The defaults are far above every shipped scenario (the largest, about 60 KB, has about
+    9,000 YAML nodes nested 9 deep) and the largest generated one (20,000 units, about 5 MB
+    and 700,000 nodes); aliases may add only `max_alias_nodes`, so a file's cost follows its
+    size. `max_bytes` can be raised with the environment variable
     ``OODA_FORGE_MAX_SCENARIO_BYTES``.
     """
 
     max_bytes: int = 8 * 1024 * 1024
     #: Nesting of mappings and sequences, counting through aliases.
     max_depth: int = 64
-    #: Nodes after expanding every alias (a "billion laughs" file is stopped here).
-    max_nodes: int = 500_000
+    #: Nodes of the document, aliases expanded.
+    max_nodes: int = 4_000_000
+    #: Nodes that expanding aliases adds (a "billion laughs" file is stopped here).
+    max_alias_nodes: int = 100_000
     #: Digits of an integer literal (Python refuses to convert more than 4,300).
     max_int_digits: int = 100
 

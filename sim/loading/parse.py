@@ -1,8 +1,8 @@
 """Step 2 of loading: parse YAML safely into data, with the line of every key and item.
 
 Only the safe loader is used (no ``!!python`` tags). Before any value is built, the node graph
-is bounded: nesting depth and the node count after expanding aliases (so a "billion laughs"
-file or an alias that contains itself is refused, not expanded), and integer literals too long
+is bounded: nesting depth, node count, and the nodes aliases add (so a "billion laughs" file
+or an alias that contains itself is refused, not expanded), and integer literals too long
 to convert are reported with their field path. Every walk is iterative: no input can exhaust
 the Python stack.
 """
@@ -55,7 +55,7 @@ def parse_yaml(text: str, source: str, limits: Limits, what: str = "scenario") -
         ScenarioError: not YAML, not a mapping, or past a limit.
     """
     try:
-        _check_nesting(text, source, limits)
+        aliases = _check_nesting(text, source, limits)
         loader = _SAFE_LOADER(text)
         try:
             root = loader.get_single_node()
@@ -63,7 +63,8 @@ def parse_yaml(text: str, source: str, limits: Limits, what: str = "scenario") -
                 raise ScenarioError(
                     source, [(source, f"expected a mapping of {what} fields at top level")]
                 )
-            _check_expansion(root, source, limits)
+            if aliases:  # without aliases the node graph is a tree the event scan measured
+                _check_expansion(root, source, limits)
             parsed = Parsed(data=None)
             problems = _index(root, parsed, source, limits)
             if problems:
@@ -82,10 +83,19 @@ def parse_yaml(text: str, source: str, limits: Limits, what: str = "scenario") -
     return parsed
 
 
-def _check_nesting(text: str, source: str, limits: Limits) -> None:
-    """Refuse nesting deeper than the limit before composing (the composer recurses)."""
-    depth = 0
+def _check_nesting(text: str, source: str, limits: Limits) -> int:
+    """Refuse nesting deeper than the limit before composing (the composer recurses), and
+    more nodes than the limit; returns the number of aliases."""
+    depth = nodes = aliases = 0
     for event in yaml.parse(text, Loader=_SAFE_LOADER):
+        if isinstance(event, yaml.NodeEvent):
+            nodes += 1
+            if isinstance(event, yaml.AliasEvent):
+                aliases += 1
+            if nodes > limits.max_nodes:
+                raise ScenarioError(
+                    source, [(source, f"the document holds more than {limits.max_nodes:,} nodes")]
+                )
         if isinstance(event, yaml.CollectionStartEvent):
             depth += 1
             if depth > limits.max_depth:
@@ -96,6 +106,7 @@ def _check_nesting(text: str, source: str, limits: Limits) -> None:
                 )
         elif isinstance(event, yaml.CollectionEndEvent):
             depth -= 1
+    return aliases
 
 
 def _children(node: yaml.Node) -> list[yaml.Node]:
@@ -107,8 +118,8 @@ def _children(node: yaml.Node) -> list[yaml.Node]:
 
 
 def _check_expansion(root: yaml.Node, source: str, limits: Limits) -> None:
-    """Refuse an alias that contains itself, and documents whose aliases expand past the
-    node or depth limit; sizes are counted over the node graph, never by expanding it."""
+    """Refuse an alias that contains itself, and aliases that add more nodes or nesting than
+    the limits; sizes are counted over the node graph, never by expanding it."""
     size: dict[int, int] = {}
     depth: dict[int, int] = {}
     on_path: set[int] = set()
@@ -119,7 +130,8 @@ def _check_expansion(root: yaml.Node, source: str, limits: Limits) -> None:
         if done:
             on_path.discard(key)
             children = _children(node)
-            size[key] = min(1 + sum(size[id(c)] for c in children), limits.max_nodes + 1)
+            cap = limits.max_nodes + limits.max_alias_nodes + 1  # small ints, however many laughs
+            size[key] = min(1 + sum(size[id(c)] for c in children), cap)
             depth[key] = 1 + max((depth[id(c)] for c in children), default=0)
             continue
         if key in size:
@@ -135,10 +147,10 @@ def _check_expansion(root: yaml.Node, source: str, limits: Limits) -> None:
                 raise ScenarioError(source, [(where, "an alias refers to a node that contains it")])
             if id(child) not in size:
                 stack.append((child, False))
-    if size[id(root)] > limits.max_nodes:
+    if size[id(root)] - len(size) > limits.max_alias_nodes:
         raise ScenarioError(
             source,
-            [(source, f"aliases expand to more than {limits.max_nodes:,} nodes")],
+            [(source, f"aliases add more than {limits.max_alias_nodes:,} nodes when expanded")],
         )
     if depth[id(root)] > limits.max_depth + 1:
         raise ScenarioError(

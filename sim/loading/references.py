@@ -8,6 +8,7 @@ from typing import Any
 
 import networkx as nx
 
+from sim.combat_model import combat_model_problem
 from sim.loading.parse import Path
 from sim.schema import AIR_ACTIONS, MAX_CYCLES, Formation, Scenario
 from sim.theater import cross_country_pairs
@@ -23,6 +24,9 @@ def reference_problems(scenario: Scenario) -> list[tuple[Path, str]]:
     unit_ids = _check_unique(scenario.units, "units", problems)
     if len(scenario.sides) != 2:
         problems.append((("sides",), f"exactly two sides are supported (got {len(side_ids)})"))
+    model_problem = combat_model_problem(scenario.settings.combat_model)
+    if model_problem is not None:
+        problems.append((("settings", "combat_model"), model_problem))
     problems += _cycle_problems(scenario)
 
     for i, place in enumerate(scenario.places):
@@ -191,6 +195,8 @@ def _reachability_problems(scenario: Scenario) -> list[tuple[Path, str]]:
     for i, unit in enumerate(scenario.units):
         unit_type = scenario.unit_types[unit.type]
         modes = unit_type.modes
+        if len(scenario.places) == 1:  # a one-place theater: nobody needs a route
+            break
         touching = {d["mode"] for _, _, d in graph.edges(unit.location, data=True)}
         if not touching & modes:
             what = "reinforcement arrival place" if unit.arrives_hour > 0 else "location"
