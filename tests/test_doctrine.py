@@ -230,6 +230,38 @@ def test_hybrid_recall_on_paraphrases_reaches_the_issue_target(paraphrases, inde
     assert _recall_at_5(index, evaluation, "hybrid") >= 0.90
 
 
+def test_the_variants_benchmark_never_reads_the_eval_split(paraphrases):
+    from bench.bench_retrieval_variants import tuning_sets
+
+    sets = tuning_sets()
+    held_out = {q["query"] for q in paraphrases if q["split"] == "eval"}
+    used = {q["query"] for queries in sets.values() for q in queries}
+    assert held_out and sets["paraphrase_dev"] and sets["original"]
+    assert not used & held_out
+    assert len(sets["paraphrase_dev"]) == len(paraphrases) - len(held_out)
+
+
+def test_body_windows_cover_the_whole_body_within_the_model_length(passages):
+    from bench.bench_retrieval_variants import windows
+
+    encoder = load_encoder()
+    tokenizer = encoder.tokenizer
+    tokenizer.no_truncation()
+    long = [p for p in passages if len(tokenizer.encode(p.text).ids) > 128]
+    assert long, "the shipped corpus has passages longer than one window"
+    for passage in long[:10]:
+        texts = windows(encoder, passage)
+        assert len(texts) >= 2 and all(t.startswith(passage.title + "\n") for t in texts)
+        pieces = [
+            tokenizer.encode(t[len(passage.title) + 1 :], add_special_tokens=False).ids
+            for t in texts
+        ]
+        title = tokenizer.encode(passage.title, add_special_tokens=False).ids
+        assert all(len(title) + len(w) + 2 <= 128 for w in pieces)
+        body = tokenizer.encode(passage.text, add_special_tokens=False).ids
+        assert [i for w in pieces for i in w] == body
+
+
 def test_reciprocal_rank_fusion_matches_the_closed_form():
     bm25 = np.array([0.0, 3.0, 1.0])  # passage 0 shares no term: no BM25 rank
     dense = np.array([0.9, 0.1, 0.5])
