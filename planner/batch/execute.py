@@ -152,6 +152,11 @@ class _LocalPool:
         )
 
     def rebuild(self) -> None:
+        # The broken pool's manager thread terminates its workers and then joins them, but a
+        # worker it races with can miss the signal and wait for work forever (seen on CPython
+        # 3.11 under load), so shutdown would hang: end every one of them here first.
+        for process in list(self.executor._processes.values()):  # type: ignore[attr-defined]
+            process.kill()
         self.executor.shutdown(wait=True, cancel_futures=True)
         self.executor = self._new()
 
