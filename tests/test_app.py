@@ -21,9 +21,11 @@ APP = ROOT / "app.py"
 
 @pytest.fixture(autouse=True)
 def runs_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Every test keeps its console runs in its own folder."""
+    """Every test keeps its console runs in its own folder, and starts in an empty working
+    folder (the console also lists batches under ./out)."""
     folder = tmp_path / "runs"
     monkeypatch.setenv("OODA_FORGE_RUNS", str(folder))
+    monkeypatch.chdir(tmp_path)
     return folder
 
 
