@@ -65,13 +65,25 @@ def _import(root: str) -> dict:
         "Theater": modules["sim.theater"].Theater,
     }
     api["skips_picture"] = "keep_picture" in inspect.signature(api["Simulation"]).parameters
+    # A tree with named combat models (issue 12) runs the pre-calibration one, so both trees
+    # compute the same model and the comparison times (and digests) the engine alone.
+    settings_type = modules["sim.scenario"].Settings
+    load = modules["sim.scenario"].load_scenario
+    if "combat_model" in settings_type.model_fields:
+
+        def load_with_old_model(path):
+            scenario = load(path)
+            settings = scenario.settings.model_copy(update={"combat_model": "dupuy_defaults"})
+            return scenario.model_copy(update={"settings": settings})
+
+        api["load_scenario"] = load_with_old_model
     assert modules["sim.engine"].__file__.startswith(root), "imported the wrong tree"
     return api
 
 
 def canonical(state_dict: dict) -> str:
-    """A world state's JSON with a leg in progress in one form whichever tree wrote it: the
-    engine at 927a2df kept it as three fields, the split engine as one `leg` record."""
+    """A world state's JSON in one form whichever tree wrote it: the engine at 927a2df kept a
+    leg in progress as three fields, the split engine as one `leg` record."""
     for group in ("units", "convoys"):
         for record in state_dict.get(group, {}).values():
             if "leg" in record:
@@ -79,6 +91,14 @@ def canonical(state_dict: dict) -> str:
                 record["next_place"] = leg["to"] if leg else None
                 record["depart_hour"] = leg["depart_hour"] if leg else None
                 record["arrive_hour"] = leg["arrive_hour"] if leg else None
+    # Bookkeeping the calibration (issue 12) added to battles, which 927a2df does not keep: the
+    # losses so far, the per-battle luck (0 under dupuy_defaults) and the breakpoint flag.
+    for battle in state_dict.get("battles", {}).values():
+        for added in ("losses", "luck", "broke"):
+            battle.pop(added, None)
+    for entry in state_dict.get("battle_log", []):
+        for added in ("losses", "end_reason"):
+            entry.pop(added, None)
     return json.dumps(state_dict, sort_keys=True)
 
 
